@@ -1,0 +1,1 @@
+"""Composition root: settings, engines and clients, the CLI, the web server and the scheduler."""

@@ -1,0 +1,55 @@
+"""Every table of the TrustCart data model (import from here)."""
+
+from core.db import Base
+from core.models.catalog import Category, ConsumptionProfile, Product
+from core.models.customers import (
+    ConsentEvent,
+    Customer,
+    CustomerPrediction,
+    PredictionModel,
+    SegmentTransition,
+)
+from core.models.marketing import (
+    Campaign,
+    CampaignMember,
+    Coupon,
+    CouponRedemption,
+    CouponRule,
+    MembershipEvent,
+    RecommendationRule,
+    WalletEntry,
+)
+from core.models.messages import Message, ReorderRequest
+from core.models.ops import ConfigEntry, JobRun
+from core.models.orders import Order, OrderLine
+from core.models.team import Agent, Engagement, Invite, Task
+
+__all__ = [
+    "Agent",
+    "Base",
+    "Campaign",
+    "CampaignMember",
+    "Category",
+    "ConfigEntry",
+    "ConsentEvent",
+    "ConsumptionProfile",
+    "Coupon",
+    "CouponRedemption",
+    "CouponRule",
+    "Customer",
+    "CustomerPrediction",
+    "Engagement",
+    "Invite",
+    "JobRun",
+    "MembershipEvent",
+    "Message",
+    "Order",
+    "OrderLine",
+    "PredictionModel",
+    "Product",
+    "RecommendationRule",
+    "ReorderRequest",
+    "SegmentTransition",
+    "Task",
+    "WalletEntry",
+]

@@ -1,0 +1,67 @@
+"""Text helpers for Bangla-first messages: digits, money, and template rendering."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+BANGLA_DIGITS = "০১২৩৪৫৬৭৮৯"
+_TO_BN = str.maketrans("0123456789", BANGLA_DIGITS)
+_TO_ASCII = str.maketrans(BANGLA_DIGITS, "0123456789")
+
+
+def bangla_digits(text: str) -> str:
+    """Write ASCII digits as Bangla digits ("5 কেজি" → "৫ কেজি")."""
+    return text.translate(_TO_BN)
+
+
+def ascii_digits(text: str) -> str:
+    """Write Bangla digits as ASCII digits ("৫" → "5")."""
+    return text.translate(_TO_ASCII)
+
+
+def localize_number(value: Any, lang: str) -> str:
+    """A number as people read it: Bangla digits in Bangla, no trailing zeros."""
+    if isinstance(value, Decimal | float):
+        value = Decimal(str(value)).normalize()
+        text = f"{value:f}"
+    else:
+        text = str(value)
+    return bangla_digits(text) if lang == "bn" else text
+
+
+def money(amount: Any, lang: str) -> str:
+    """Taka with thousands separators: ৳১২,৫০০ in Bangla, ৳12,500 in English."""
+    value = Decimal(str(amount or 0)).quantize(Decimal(1))
+    text = f"৳{value:,}"
+    return bangla_digits(text) if lang == "bn" else text
+
+
+_FIELD = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
+
+
+def template_fields(text: str) -> list[str]:
+    """The `{name}` placeholders of a template, in order, without repeats."""
+    seen: list[str] = []
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def render(text: str, variables: Mapping[str, Any], lang: str) -> str:
+    """Fill `{name}` placeholders; numbers take the language's digits; missing names stay visible."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in variables:
+            return match.group(0)
+        val = variables[name]
+        if isinstance(val, int | float | Decimal) and not isinstance(val, bool):
+            return localize_number(val, lang)
+        return str(val)
+
+    return _FIELD.sub(value, text)

@@ -1,0 +1,1 @@
+"""Thin adapters: Telegram commands and buttons, Twilio webhooks, the orders API."""

@@ -1,0 +1,1 @@
+"""Outbox dispatch, Twilio and console transports, templates, webhook parsing."""

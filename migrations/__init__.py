@@ -1,0 +1,1 @@
+"""Alembic migrations (the same revisions on SQLite and PostgreSQL)."""
