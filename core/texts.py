@@ -65,3 +65,26 @@ def render(text: str, variables: Mapping[str, Any], lang: str) -> str:
         return str(val)
 
     return _FIELD.sub(value, text)
+
+
+MONTHS_BN = (
+    "জানুয়ারি",
+    "ফেব্রুয়ারি",
+    "মার্চ",
+    "এপ্রিল",
+    "মে",
+    "জুন",
+    "জুলাই",
+    "আগস্ট",
+    "সেপ্টেম্বর",
+    "অক্টোবর",
+    "নভেম্বর",
+    "ডিসেম্বর",
+)
+
+
+def format_date(day: Any, lang: str) -> str:
+    """A date as people write it: "২৩ মার্চ ২০২৬" in Bangla, "23 Mar 2026" in English."""
+    if lang == "bn":
+        return bangla_digits(f"{day.day} {MONTHS_BN[day.month - 1]} {day.year}")
+    return f"{day.day} {day:%b %Y}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import config as config_commands
+from bot.cli import customer as customer_command
 from bot.cli import db as db_commands
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(config_commands.app, name="config")
+app.command("customer")(customer_command.customer)
 
 
 def main() -> None:

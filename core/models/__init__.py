@@ -22,6 +22,7 @@ from core.models.marketing import (
 from core.models.messages import Message, ReorderRequest
 from core.models.ops import ConfigEntry, JobRun
 from core.models.orders import Order, OrderLine
+from core.models.reminders import Reminder
 from core.models.team import Agent, Engagement, Invite, Task
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "PredictionModel",
     "Product",
     "RecommendationRule",
+    "Reminder",
     "ReorderRequest",
     "SegmentTransition",
     "Task",

@@ -27,7 +27,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_dispatch", "status", "not_before"),
+        Index("ix_messages_dispatch", "status", "send_on", "not_before"),
+        Index("ix_messages_budget", "customer_id", "send_on"),
         Index("ix_messages_customer", "customer_id", "created_at"),
         Index("ix_messages_queued_on", "queued_on"),
     )
@@ -41,7 +42,10 @@ class Message(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     language: Mapped[str] = mapped_column(String(2), default="bn")
     body: Mapped[str | None] = mapped_column(Text)  # rendered text, when sent as free text
+    # None: free text inside the 24-hour window, template outside; "template": template only
+    send_as: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    send_on: Mapped[date] = mapped_column(Date)  # shop-local day it may go (contact budget)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queued_on: Mapped[date] = mapped_column(Date)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))

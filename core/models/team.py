@@ -108,5 +108,7 @@ class Engagement(Base):
     direction: Mapped[str] = mapped_column(String(8), default="out")  # in/out
     outcome: Mapped[str | None] = mapped_column(String(32))
     body: Mapped[str | None] = mapped_column(Text)
+    # the provider's id of an inbound reply (Twilio MessageSid): a retried webhook logs once
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     occurred_on: Mapped[date] = mapped_column(Date)

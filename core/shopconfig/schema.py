@@ -83,6 +83,7 @@ class ConsumptionConfig(Section):
     basket_window_days: int = Field(default=3, ge=0)
     late_touch_after_days: int = Field(default=7, gt=0)
     lookback_days: int = Field(default=400, gt=0)
+    cold_offer_coupon: str | None = "winback_30"  # coupon rule attached to COLD reminders
 
 
 # --- cross-sell ---------------------------------------------------------------------------
@@ -139,6 +140,8 @@ class TierDef(Section):
 
 class MembershipConfig(Section):
     tiers: list[TierDef]
+    # orders dated more than this many days before the run earn no cashback (late imports)
+    cashback_lookback_days: int = Field(default=60, gt=0)
 
     @field_validator("tiers")
     @classmethod
@@ -175,6 +178,8 @@ class CouponRuleDef(Section):
 class CouponsConfig(Section):
     rules: list[CouponRuleDef]
     referral_reward_amount: Decimal = Decimal(100)  # wallet credit to the referrer
+    # welcome/repeat/referral and redemptions look at orders dated within this many days
+    lookback_days: int = Field(default=14, gt=0)
 
 
 # --- campaigns ----------------------------------------------------------------------------
@@ -226,18 +231,28 @@ class CampaignsConfig(Section):
 
 
 class SegmentsConfig(Section):
-    active_days: int = Field(default=45, gt=0)  # no own rhythm yet: active within this many days
-    at_risk_days: int = Field(default=60, gt=0)
+    at_risk_days: int = Field(default=45, gt=0)  # no own rhythm yet: at risk after this many days
     churned_days: int = Field(default=120, gt=0)
     rhythm_at_risk_factor: float = Field(default=1.5, gt=1)  # × own average gap
     rhythm_churned_factor: float = Field(default=3.0, gt=1)
     rhythm_min_orders: int = Field(default=3, ge=2)
+    rhythm_floor_days: int = Field(default=7, gt=0)  # never at risk sooner than this
     new_customer_days: int = Field(default=30, gt=0)
     vip_min_spend: Decimal = Decimal(15000)
     vip_min_orders: int = 8
     inactive_days: int = Field(default=90, gt=0)
     hot_min_spend: Decimal = Decimal(8000)  # high LTV
     cold_max_spend: Decimal = Decimal(1500)  # low LTV
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SegmentsConfig:
+        if self.at_risk_days >= self.churned_days:
+            raise ValueError("at_risk_days must be smaller than churned_days")
+        if self.rhythm_at_risk_factor >= self.rhythm_churned_factor:
+            raise ValueError("rhythm_at_risk_factor must be smaller than rhythm_churned_factor")
+        if self.cold_max_spend >= self.hot_min_spend:
+            raise ValueError("cold_max_spend must be smaller than hot_min_spend")
+        return self
 
 
 # --- team ---------------------------------------------------------------------------------
@@ -265,14 +280,18 @@ class TeamConfig(Section):
 class MessagingConfig(Section):
     quiet_start: time = time(21, 0)  # no sends from this local time …
     quiet_end: time = time(9, 0)  # … until this one
-    marketing_per_day: int = Field(default=1, ge=0)
-    marketing_per_week: int = Field(default=3, ge=0)
+    marketing_per_day: int = Field(default=1, ge=1)
+    marketing_per_week: int = Field(default=3, ge=1)
     rate_per_second: float = Field(default=80, gt=0)
     concurrency: int = Field(default=20, gt=0)
     max_attempts: int = Field(default=6, gt=0)
     service_window_hours: int = Field(default=24, gt=0)
     reply_attribution_hours: int = Field(default=72, gt=0)
     consent_policy: Literal["erp_flag", "opt_out_only"] = "erp_flag"
+    claim_lease_seconds: int = Field(default=300, gt=0)  # "sending" longer than this: reconcile
+    retry_base_seconds: float = Field(default=30, gt=0)  # first backoff; doubles per attempt
+    retry_max_seconds: float = Field(default=3600, gt=0)
+    meta_cap_pause_days: int = Field(default=7, gt=0)  # 63049: no marketing for this many days
 
 
 class TemplateDef(Section):

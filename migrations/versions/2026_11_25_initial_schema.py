@@ -616,7 +616,9 @@ def upgrade() -> None:
         ),
         sa.Column("language", sa.String(length=2), nullable=False),
         sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("send_as", sa.String(length=16), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("send_on", sa.Date(), nullable=False),
         sa.Column("not_before", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("queued_on", sa.Date(), nullable=False),
         sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -646,8 +648,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("provider_sid", name=op.f("uq_messages_provider_sid")),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_budget", ["customer_id", "send_on"], unique=False)
         batch_op.create_index("ix_messages_customer", ["customer_id", "created_at"], unique=False)
-        batch_op.create_index("ix_messages_dispatch", ["status", "not_before"], unique=False)
+        batch_op.create_index(
+            "ix_messages_dispatch", ["status", "send_on", "not_before"], unique=False
+        )
         batch_op.create_index("ix_messages_queued_on", ["queued_on"], unique=False)
 
     op.create_table(
@@ -721,6 +726,7 @@ def upgrade() -> None:
         sa.Column("direction", sa.String(length=8), nullable=False),
         sa.Column("outcome", sa.String(length=32), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("external_ref", sa.String(length=64), nullable=True),
         sa.Column("occurred_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -736,12 +742,55 @@ def upgrade() -> None:
             ["task_id"], ["tasks.id"], name=op.f("fk_engagements_task_id_tasks")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_engagements")),
+        sa.UniqueConstraint("external_ref", name=op.f("uq_engagements_external_ref")),
     )
     with op.batch_alter_table("engagements", schema=None) as batch_op:
         batch_op.create_index("ix_engagements_agent", ["agent_id", "occurred_at"], unique=False)
         batch_op.create_index(
             "ix_engagements_customer", ["customer_id", "occurred_at"], unique=False
         )
+
+    op.create_table(
+        "reminders",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "order_line_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("purchase_date", sa.Date(), nullable=False),
+        sa.Column("consumption_days", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("confidence", sa.String(length=8), nullable=False),
+        sa.Column("sent_on", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("basket_key", sa.String(length=200), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_reminders_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_line_id"],
+            ["order_lines.id"],
+            name=op.f("fk_reminders_order_line_id_order_lines"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_reminders_product_id_products")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_reminders_dedupe_key")),
+        sa.UniqueConstraint("order_line_id", "kind", name=op.f("uq_reminders_order_line_id_kind")),
+    )
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.create_index("ix_reminders_customer", ["customer_id", "product_id"], unique=False)
+        batch_op.create_index("ix_reminders_sent_on", ["sent_on"], unique=False)
 
     op.create_table(
         "reorder_requests",
@@ -796,6 +845,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reorder_requests_customer_id"))
 
     op.drop_table("reorder_requests")
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index("ix_reminders_sent_on")
+        batch_op.drop_index("ix_reminders_customer")
+
+    op.drop_table("reminders")
     with op.batch_alter_table("engagements", schema=None) as batch_op:
         batch_op.drop_index("ix_engagements_customer")
         batch_op.drop_index("ix_engagements_agent")
@@ -813,6 +867,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_messages_queued_on")
         batch_op.drop_index("ix_messages_dispatch")
         batch_op.drop_index("ix_messages_customer")
+        batch_op.drop_index("ix_messages_budget")
 
     op.drop_table("messages")
     with op.batch_alter_table("coupon_redemptions", schema=None) as batch_op:

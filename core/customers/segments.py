@@ -1,0 +1,185 @@
+"""Segmentation: customer_type, lifecycle_stage and priority_level for a literal `as_of` date.
+
+`classify` is the rule as a plain function; `refresh_segments` applies the same rule to the
+whole shop in set-based SQL (one UPDATE, transitions logged by INSERT … SELECT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Float, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.models import Customer, SegmentTransition
+from core.shopconfig.schema import SegmentsConfig
+from core.sqlbulk import dialect_insert
+
+HIGH_TIERS = ("gold", "permanent")
+FIELDS = ("customer_type", "lifecycle_stage", "priority_level")
+
+
+@dataclass(frozen=True)
+class Segments:
+    customer_type: str
+    lifecycle_stage: str
+    priority_level: str
+
+
+def silence_thresholds(
+    order_count: int, avg_gap: float | None, cfg: SegmentsConfig
+) -> tuple[float, float]:
+    """Days of silence after which a customer is at risk, and churned (own rhythm when known)."""
+    if order_count >= cfg.rhythm_min_orders and avg_gap is not None and avg_gap > 0:
+        at_risk = max(float(cfg.rhythm_floor_days), avg_gap * cfg.rhythm_at_risk_factor)
+        return at_risk, max(at_risk, avg_gap * cfg.rhythm_churned_factor)
+    return float(cfg.at_risk_days), float(cfg.churned_days)
+
+
+def classify(
+    *,
+    order_count: int,
+    total_spend: Decimal,
+    first_order_date: date | None,
+    last_order_date: date | None,
+    avg_gap: float | None,
+    tier: str,
+    as_of: date,
+    cfg: SegmentsConfig,
+) -> Segments:
+    """The three segment fields of one customer on a date."""
+    if order_count == 0 or last_order_date is None or first_order_date is None:
+        return Segments("new", "prospect", "warm")
+    silent = (as_of - last_order_date).days
+    at_risk_after, churned_after = silence_thresholds(order_count, avg_gap, cfg)
+    if silent > churned_after:
+        stage = "churned"
+    elif silent > at_risk_after:
+        stage = "at_risk"
+    elif order_count == 1 and (as_of - first_order_date).days <= cfg.new_customer_days:
+        stage = "new"
+    else:
+        stage = "active"
+
+    if silent > cfg.inactive_days:
+        ctype = "inactive"
+    elif total_spend >= cfg.vip_min_spend or order_count >= cfg.vip_min_orders:
+        ctype = "vip"
+    elif order_count >= 2:
+        ctype = "repeat"
+    else:
+        ctype = "new"
+
+    valuable = (
+        total_spend >= cfg.vip_min_spend
+        or order_count >= cfg.vip_min_orders
+        or total_spend >= cfg.hot_min_spend
+        or tier in HIGH_TIERS
+    )
+    if stage == "churned":
+        priority = "cold"
+    elif valuable:
+        priority = "hot"
+    elif stage == "at_risk" and total_spend < cfg.cold_max_spend:
+        priority = "cold"
+    else:
+        priority = "warm"
+    return Segments(ctype, stage, priority)
+
+
+def _days_since(col: Any, as_of: date, dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return cast(literal(as_of, Date) - col, Float)
+    return func.julianday(literal(as_of.isoformat())) - func.julianday(col)
+
+
+def segment_expressions(as_of: date, cfg: SegmentsConfig, dialect: str) -> dict[str, Any]:
+    """SQL expressions over `customers` computing what `classify` computes."""
+    c = Customer
+    silent = _days_since(c.last_order_date, as_of, dialect)
+    since_first = _days_since(c.first_order_date, as_of, dialect)
+    has_rhythm = and_(
+        c.order_count >= cfg.rhythm_min_orders,
+        c.avg_days_between_orders.is_not(None),
+        c.avg_days_between_orders > 0,
+    )
+    gap_risk = c.avg_days_between_orders * cfg.rhythm_at_risk_factor
+    at_risk_after = case(
+        (
+            has_rhythm,
+            case((gap_risk > cfg.rhythm_floor_days, gap_risk), else_=float(cfg.rhythm_floor_days)),
+        ),
+        else_=float(cfg.at_risk_days),
+    )
+    gap_churn = c.avg_days_between_orders * cfg.rhythm_churned_factor
+    churned_after = case(
+        (has_rhythm, case((gap_churn > at_risk_after, gap_churn), else_=at_risk_after)),
+        else_=float(cfg.churned_days),
+    )
+    no_orders = or_(c.order_count == 0, c.last_order_date.is_(None), c.first_order_date.is_(None))
+    stage = case(
+        (no_orders, "prospect"),
+        (silent > churned_after, "churned"),
+        (silent > at_risk_after, "at_risk"),
+        (and_(c.order_count == 1, since_first <= cfg.new_customer_days), "new"),
+        else_="active",
+    )
+    ctype = case(
+        (no_orders, "new"),
+        (silent > cfg.inactive_days, "inactive"),
+        (or_(c.total_spend >= cfg.vip_min_spend, c.order_count >= cfg.vip_min_orders), "vip"),
+        (c.order_count >= 2, "repeat"),
+        else_="new",
+    )
+    valuable = or_(
+        c.total_spend >= cfg.vip_min_spend,
+        c.order_count >= cfg.vip_min_orders,
+        c.total_spend >= cfg.hot_min_spend,
+        c.tier.in_(HIGH_TIERS),
+    )
+    priority = case(
+        (no_orders, "warm"),
+        (stage == "churned", "cold"),
+        (valuable, "hot"),
+        (and_(stage == "at_risk", c.total_spend < cfg.cold_max_spend), "cold"),
+        else_="warm",
+    )
+    return {"customer_type": ctype, "lifecycle_stage": stage, "priority_level": priority}
+
+
+async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict[str, int]:
+    """Recompute every customer's segments for `as_of`; log each change as a transition."""
+    seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
+    assert session.bind is not None
+    exprs = segment_expressions(as_of, seg_cfg, session.bind.dialect.name)
+    counts: dict[str, int] = {}
+    for field in FIELDS:
+        new_value = exprs[field]
+        current = getattr(Customer, field)
+        changed = select(
+            Customer.id,
+            literal(field),
+            current,
+            new_value,
+            literal(as_of, Date),
+            literal("rules"),
+        ).where(current != new_value)
+        stmt = dialect_insert(session, SegmentTransition).from_select(
+            ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"], changed
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["customer_id", "field", "transition_date"],
+            set_={"to_value": stmt.excluded.to_value},
+        )
+        result = await session.execute(stmt)
+        counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    await session.execute(
+        update(Customer)
+        .values(segments_as_of=as_of, **exprs)
+        .execution_options(synchronize_session=False)
+    )
+    return counts

@@ -1,0 +1,151 @@
+"""Segmentation in SQL: exact values on a literal fixture, agreement with `classify`, transitions."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.customers.segments import classify, refresh_segments
+from core.models import Customer, SegmentTransition
+from core.shopconfig.schema import SegmentsConfig
+
+CFG = SegmentsConfig()
+AS_OF = date(2026, 3, 31)
+
+
+def _customer(phone: int, **kw) -> Customer:
+    values = {
+        "phone": f"+88017{phone:08d}",
+        "name": f"C{phone}",
+        "order_count": 0,
+        "total_spend": Decimal(0),
+        "tier": "none",
+    }
+    values.update(kw)
+    return Customer(**values)
+
+
+async def test_exact_segments_and_transitions(session: AsyncSession) -> None:
+    people = {
+        "prospect": _customer(1),
+        "new": _customer(
+            2,
+            order_count=1,
+            total_spend=Decimal(800),
+            first_order_date=date(2026, 3, 20),
+            last_order_date=date(2026, 3, 20),
+        ),
+        "weekly_quiet": _customer(
+            3,
+            order_count=12,
+            total_spend=Decimal(9000),
+            avg_days_between_orders=7.0,
+            first_order_date=date(2025, 12, 1),
+            last_order_date=date(2026, 3, 10),
+        ),
+        "lapsed_small": _customer(
+            4,
+            order_count=1,
+            total_spend=Decimal(500),
+            first_order_date=date(2025, 10, 1),
+            last_order_date=date(2025, 10, 1),
+        ),
+        "vip": _customer(
+            5,
+            order_count=9,
+            total_spend=Decimal(20000),
+            avg_days_between_orders=30.0,
+            first_order_date=date(2025, 6, 1),
+            last_order_date=date(2026, 3, 25),
+        ),
+    }
+    session.add_all(people.values())
+    await session.commit()
+
+    counts = await refresh_segments(session, AS_OF, CFG)
+    await session.commit()
+    for c in people.values():
+        await session.refresh(c)
+    got = {n: (c.customer_type, c.lifecycle_stage, c.priority_level) for n, c in people.items()}
+    assert got == {
+        "prospect": ("new", "prospect", "warm"),
+        "new": ("new", "new", "warm"),
+        "weekly_quiet": ("vip", "at_risk", "hot"),
+        "lapsed_small": ("inactive", "churned", "cold"),
+        "vip": ("vip", "active", "hot"),
+    }
+    # defaults were new/prospect/warm: every change from them is a transition dated AS_OF
+    assert counts["lifecycle_stage_changed"] == 4
+    transitions = (await session.scalars(select(SegmentTransition))).all()
+    assert {t.transition_date for t in transitions} == {AS_OF}
+    assert all(t.cause == "rules" for t in transitions)
+
+    # a second run on the same date changes nothing
+    again = await refresh_segments(session, AS_OF, CFG)
+    await session.commit()
+    assert again == {
+        f"{f}_changed": 0 for f in ("customer_type", "lifecycle_stage", "priority_level")
+    }
+
+    # the customer moves back: an order arrives, the next day's run logs at_risk → active
+    quiet = people["weekly_quiet"]
+    quiet.last_order_date = AS_OF
+    quiet.order_count = 13
+    await session.commit()
+    await refresh_segments(session, AS_OF + timedelta(days=1), CFG)
+    await session.commit()
+    back = await session.scalar(
+        select(SegmentTransition).where(
+            SegmentTransition.customer_id == quiet.id,
+            SegmentTransition.field == "lifecycle_stage",
+            SegmentTransition.transition_date == AS_OF + timedelta(days=1),
+        )
+    )
+    assert back is not None and (back.from_value, back.to_value) == ("at_risk", "active")
+
+
+async def test_sql_agrees_with_classify_on_random_customers(session: AsyncSession) -> None:
+    rng = random.Random(20261125)
+    made = []
+    for i in range(400):
+        count = rng.choice([0, 1, 1, 2, 3, 5, 8, 13])
+        last = AS_OF - timedelta(days=rng.randint(0, 400)) if count else None
+        first = last - timedelta(days=rng.randint(0, 300)) if last else None
+        gap = round(rng.uniform(1, 90), 2) if count >= 2 and rng.random() < 0.8 else None
+        c = _customer(
+            1000 + i,
+            order_count=count,
+            total_spend=Decimal(
+                rng.choice([0, 300, 1499, 1500, 5000, 7999, 8000, 15000, 30000]) if count else 0
+            ),
+            first_order_date=first,
+            last_order_date=last,
+            avg_days_between_orders=gap,
+            tier=rng.choice(["none", "silver", "gold", "permanent"]),
+        )
+        made.append(c)
+    session.add_all(made)
+    await session.commit()
+    await refresh_segments(session, AS_OF, CFG)
+    await session.commit()
+    for c in made:
+        await session.refresh(c)
+        expected = classify(
+            order_count=c.order_count,
+            total_spend=c.total_spend,
+            first_order_date=c.first_order_date,
+            last_order_date=c.last_order_date,
+            avg_gap=c.avg_days_between_orders,
+            tier=c.tier,
+            as_of=AS_OF,
+            cfg=CFG,
+        )
+        assert (c.customer_type, c.lifecycle_stage, c.priority_level) == (
+            expected.customer_type,
+            expected.lifecycle_stage,
+            expected.priority_level,
+        ), c.phone
