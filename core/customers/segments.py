@@ -7,7 +7,7 @@ whole shop in set-based SQL (one UPDATE, transitions logged by INSERT … SELECT
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,15 @@ from sqlalchemy import Date, Float, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.models import Customer, SegmentTransition
+from core.models import Customer, CustomerPrediction, SegmentTransition
+from core.predictions.config import PredictionsConfig
+from core.predictions.scoring import lifecycle_from_p_alive
 from core.shopconfig.schema import SegmentsConfig
 from core.sqlbulk import dialect_insert
 
 HIGH_TIERS = ("gold", "permanent")
+# Scores older than this are not used to judge a customer (the model step has stopped scoring).
+PREDICTION_MAX_AGE_DAYS = 7
 FIELDS = ("customer_type", "lifecycle_stage", "priority_level")
 
 
@@ -28,6 +32,19 @@ class Segments:
     customer_type: str
     lifecycle_stage: str
     priority_level: str
+    cause: str = "rules"  # "model" when P(alive) moved the lifecycle stage
+
+
+def apply_model(rule_stage: str, p_alive: float | None, cfg: PredictionsConfig | None) -> str:
+    """The lifecycle stage once P(alive) is considered: the model may only make it graver."""
+    if cfg is None or not cfg.enabled:
+        return rule_stage
+    model = lifecycle_from_p_alive(p_alive, cfg)
+    if model == "churned" and rule_stage in ("active", "at_risk"):
+        return "churned"
+    if model == "at_risk" and rule_stage == "active":
+        return "at_risk"
+    return rule_stage
 
 
 def silence_thresholds(
@@ -50,8 +67,10 @@ def classify(
     tier: str,
     as_of: date,
     cfg: SegmentsConfig,
+    p_alive: float | None = None,
+    model_cfg: PredictionsConfig | None = None,
 ) -> Segments:
-    """The three segment fields of one customer on a date."""
+    """The three segment fields of one customer on a date (P(alive) may make the stage graver)."""
     if order_count == 0 or last_order_date is None or first_order_date is None:
         return Segments("new", "prospect", "warm")
     silent = (as_of - last_order_date).days
@@ -64,6 +83,8 @@ def classify(
         stage = "new"
     else:
         stage = "active"
+    rule_stage = stage
+    stage = apply_model(rule_stage, p_alive, model_cfg)
 
     if silent > cfg.inactive_days:
         ctype = "inactive"
@@ -88,7 +109,7 @@ def classify(
         priority = "cold"
     else:
         priority = "warm"
-    return Segments(ctype, stage, priority)
+    return Segments(ctype, stage, priority, "model" if stage != rule_stage else "rules")
 
 
 def _days_since(col: Any, as_of: date, dialect: str) -> ColumnElement[Any]:
@@ -97,8 +118,10 @@ def _days_since(col: Any, as_of: date, dialect: str) -> ColumnElement[Any]:
     return func.julianday(literal(as_of.isoformat())) - func.julianday(col)
 
 
-def segment_expressions(as_of: date, cfg: SegmentsConfig, dialect: str) -> dict[str, Any]:
-    """SQL expressions over `customers` computing what `classify` computes."""
+def segment_expressions(
+    as_of: date, cfg: SegmentsConfig, dialect: str, model_cfg: PredictionsConfig | None = None
+) -> dict[str, Any]:
+    """SQL expressions over `customers` computing what `classify` computes (plus `_cause`)."""
     c = Customer
     silent = _days_since(c.last_order_date, as_of, dialect)
     since_first = _days_since(c.first_order_date, as_of, dialect)
@@ -121,13 +144,29 @@ def segment_expressions(as_of: date, cfg: SegmentsConfig, dialect: str) -> dict[
         else_=float(cfg.churned_days),
     )
     no_orders = or_(c.order_count == 0, c.last_order_date.is_(None), c.first_order_date.is_(None))
-    stage = case(
+    rule_stage = case(
         (no_orders, "prospect"),
         (silent > churned_after, "churned"),
         (silent > at_risk_after, "at_risk"),
         (and_(c.order_count == 1, since_first <= cfg.new_customer_days), "new"),
         else_="active",
     )
+    stage: Any = rule_stage
+    if model_cfg is not None and model_cfg.enabled:
+        p = (
+            select(CustomerPrediction.p_alive)
+            .where(
+                CustomerPrediction.customer_id == c.id,
+                CustomerPrediction.as_of >= as_of - timedelta(days=PREDICTION_MAX_AGE_DAYS),
+                CustomerPrediction.as_of <= as_of,
+            )
+            .scalar_subquery()
+        )
+        stage = case(
+            (and_(p < model_cfg.p_alive_churned, rule_stage.in_(("active", "at_risk"))), "churned"),
+            (and_(p < model_cfg.p_alive_at_risk, rule_stage == "active"), "at_risk"),
+            else_=rule_stage,
+        )
     ctype = case(
         (no_orders, "new"),
         (silent > cfg.inactive_days, "inactive"),
@@ -148,14 +187,22 @@ def segment_expressions(as_of: date, cfg: SegmentsConfig, dialect: str) -> dict[
         (and_(stage == "at_risk", c.total_spend < cfg.cold_max_spend), "cold"),
         else_="warm",
     )
-    return {"customer_type": ctype, "lifecycle_stage": stage, "priority_level": priority}
+    cause = case((stage != rule_stage, "model"), else_="rules")
+    return {
+        "customer_type": ctype,
+        "lifecycle_stage": stage,
+        "priority_level": priority,
+        "_cause": cause,
+    }
 
 
 async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict[str, int]:
     """Recompute every customer's segments for `as_of`; log each change as a transition."""
     seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
+    model_cfg: PredictionsConfig | None = getattr(cfg, "predictions", None)
     assert session.bind is not None
-    exprs = segment_expressions(as_of, seg_cfg, session.bind.dialect.name)
+    exprs = segment_expressions(as_of, seg_cfg, session.bind.dialect.name, model_cfg)
+    cause = exprs.pop("_cause")
     counts: dict[str, int] = {}
     for field in FIELDS:
         new_value = exprs[field]
@@ -166,14 +213,14 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             current,
             new_value,
             literal(as_of, Date),
-            literal("rules"),
+            cause if field == "lifecycle_stage" else literal("rules"),
         ).where(current != new_value)
         stmt = dialect_insert(session, SegmentTransition).from_select(
             ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"], changed
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["customer_id", "field", "transition_date"],
-            set_={"to_value": stmt.excluded.to_value},
+            set_={"to_value": stmt.excluded.to_value, "cause": stmt.excluded.cause},
         )
         result = await session.execute(stmt)
         counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ConfigError
 from core.models import ConfigEntry
+from core.predictions.config import PredictionsConfig
 from core.shopconfig.schema import (
     CampaignsConfig,
     CatalogConfig,
@@ -41,6 +42,7 @@ class ShopConfig(BaseModel):
     team: TeamConfig
     messaging: MessagingConfig
     templates: TemplatesConfig
+    predictions: PredictionsConfig
 
 
 SECTIONS: dict[str, type[BaseModel]] = {

@@ -149,3 +149,84 @@ async def test_sql_agrees_with_classify_on_random_customers(session: AsyncSessio
             expected.lifecycle_stage,
             expected.priority_level,
         ), c.phone
+
+
+async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncSession) -> None:
+    from core.models import CustomerPrediction, PredictionModel
+    from core.predictions.config import PredictionsConfig
+
+    pcfg = PredictionsConfig()
+
+    class Cfg:
+        segments = CFG
+        predictions = pcfg
+
+    active = dict(
+        order_count=6,
+        total_spend=Decimal(3000),
+        avg_days_between_orders=20.0,
+        first_order_date=date(2025, 10, 1),
+        last_order_date=date(2026, 3, 25),
+    )
+    a = _customer(1, **active)
+    b = _customer(2, **active)
+    c = _customer(3, **active)
+    stale = _customer(4, **active)
+    session.add_all([a, b, c, stale])
+    model = PredictionModel(
+        version="bgnbd-2026-03-30", fitted_on=date(2026, 3, 30), status="fitted"
+    )
+    session.add(model)
+    await session.flush()
+    for cust, p, day in (
+        (a, 0.1, AS_OF),
+        (b, 0.4, AS_OF),
+        (c, 0.9, AS_OF),
+        (stale, 0.05, date(2026, 3, 1)),
+    ):
+        session.add(
+            CustomerPrediction(
+                customer_id=cust.id,
+                as_of=day,
+                model_id=model.id,
+                p_alive=p,
+                expected_orders_30=0.1,
+                expected_orders_90=0.3,
+            )
+        )
+    await session.commit()
+    await refresh_segments(session, AS_OF, Cfg)
+    await session.commit()
+    for cust in (a, b, c, stale):
+        await session.refresh(cust)
+    assert [x.lifecycle_stage for x in (a, b, c, stale)] == [
+        "churned",
+        "at_risk",
+        "active",
+        "active",
+    ]
+    assert a.priority_level == "cold"
+    causes = dict(
+        (
+            await session.execute(
+                select(SegmentTransition.customer_id, SegmentTransition.cause).where(
+                    SegmentTransition.field == "lifecycle_stage"
+                )
+            )
+        ).all()
+    )
+    assert causes == {a.id: "model", b.id: "model", c.id: "rules", stale.id: "rules"}
+    for cust, p in ((a, 0.1), (b, 0.4), (c, 0.9)):
+        expected = classify(
+            order_count=cust.order_count,
+            total_spend=cust.total_spend,
+            first_order_date=cust.first_order_date,
+            last_order_date=cust.last_order_date,
+            avg_gap=cust.avg_days_between_orders,
+            tier=cust.tier,
+            as_of=AS_OF,
+            cfg=CFG,
+            p_alive=p,
+            model_cfg=pcfg,
+        )
+        assert expected.lifecycle_stage == cust.lifecycle_stage
