@@ -6,10 +6,14 @@ shared objects (session factory, settings, clients) live in typed AppKeys below.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from bot.settings import Settings
 from core.db import SessionFactory
+from handlers.api import setup_orders_api
+from handlers.whatsapp import setup_twilio_webhooks
 
 SESSIONS = web.AppKey("sessions", SessionFactory)
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,10 +31,33 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Application:
-    """The web application with every route the process serves."""
+def build_web_app(
+    settings: Settings, sessions: SessionFactory, *, telegram: Any | None = None
+) -> web.Application:
+    """The web application with every route the process serves.
+
+    `telegram`: the PTB Application, in webhook mode only (adds POST /telegram/webhook).
+    """
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app[SESSIONS] = sessions
     app[SETTINGS] = settings
     app.router.add_get("/healthz", healthz)
+    setup_orders_api(
+        app,
+        sessions,
+        settings.orders_api_token.get_secret_value() if settings.orders_api_token else None,
+    )
+    setup_twilio_webhooks(
+        app,
+        sessions,
+        auth_token=settings.twilio_auth_token.get_secret_value()
+        if settings.twilio_auth_token
+        else "",
+        public_base_url=settings.public_base_url,
+        erp_order_webhook_url=settings.erp_order_webhook_url,
+    )
+    if telegram is not None:
+        from bot.telegram_webhook import setup_telegram_webhook, webhook_secret
+
+        setup_telegram_webhook(app, telegram, webhook_secret(settings))
     return app

@@ -10,12 +10,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.models import Coupon, CouponRule
 from core.sqlbulk import insert_ignore
 
 # Crockford-style alphabet: no 0/O or 1/I/L to misread on a phone call.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_CODE_ATTEMPTS = 8
 
 
 def new_code(prefix: str, length: int = 6) -> str:
@@ -63,17 +64,28 @@ async def issue_coupons(
         }
         for r in requests
     ]
-    await insert_ignore(session, Coupon, rows, ["dedupe_key"])
-    keys = [r.dedupe_key for r in requests]
     issued: dict[str, IssuedCoupon] = {}
     pct = float(rule.discount_pct) if rule.discount_pct is not None else None
     amount = float(rule.discount_amount) if rule.discount_amount is not None else None
-    for start in range(0, len(keys), 500):
-        result = await session.execute(
-            select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
-                Coupon.dedupe_key.in_(keys[start : start + 500])
+    pending = rows
+    for _ in range(_CODE_ATTEMPTS):
+        # any conflict is ignored: a dedupe_key issued before, or a random code already taken
+        await insert_ignore(session, Coupon, pending, None)
+        keys = [r["dedupe_key"] for r in pending]
+        for start in range(0, len(keys), 500):
+            result = await session.execute(
+                select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
+                    Coupon.dedupe_key.in_(keys[start : start + 500])
+                )
             )
-        )
-        for key, code, until in result.all():
-            issued[key] = IssuedCoupon(code, until, pct, amount)
-    return issued
+            for key, code, until in result.all():
+                issued[key] = IssuedCoupon(code, until, pct, amount)
+        # a row that did not land lost its code to another coupon: draw again
+        pending = [
+            {**r, "code": new_code(rule.code_prefix)}
+            for r in pending
+            if r["dedupe_key"] not in issued
+        ]
+        if not pending:
+            return issued
+    raise Conflict(f"could not draw unique codes for {len(pending)} {rule_key!r} coupons")

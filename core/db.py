@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -80,7 +82,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL; we emit BEGIN.
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that reads and then writes must take the write lock first (IMMEDIATE): WAL
+    # refuses to upgrade a read snapshot another writer has moved past (SQLITE_BUSY_SNAPSHOT,
+    # "database is locked", without waiting for busy_timeout).
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -101,6 +107,28 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with factory() as session, session.begin():
+        yield session
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def write_unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A unit of work that reads then writes under concurrency.
+
+    SQLite has one writer: such transactions queue on an in-process lock (instead of spinning in
+    SQLite's busy handler) and take the write lock up front (BEGIN IMMEDIATE). PostgreSQL: as
+    `unit_of_work`.
+    """
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        async with unit_of_work(factory) as session:
+            yield session
+        return
+    lock = _WRITE_LOCKS.setdefault(bind.sync_engine, asyncio.Lock())
+    async with lock, factory() as session, session.begin():
+        await session.connection(execution_options={"sqlite_immediate": True})
         yield session
 
 

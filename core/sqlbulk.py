@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Stay below SQLite's 32,766 bound parameters and asyncpg's 32,767 per statement.
 MAX_PARAMS = 30_000
+_EXECUTEMANY_ROWS = 50_000  # rows per execute call (bounds memory, not parameters)
 
 
 def dialect_insert(session: AsyncSession, model: Any) -> Any:
@@ -24,18 +26,27 @@ async def insert_ignore(
     session: AsyncSession,
     model: Any,
     rows: Sequence[dict[str, Any]],
-    conflict_columns: Sequence[str],
+    conflict_columns: Sequence[str] | None,
 ) -> int:
-    """INSERT … ON CONFLICT (cols) DO NOTHING in chunks; returns how many rows were new."""
+    """INSERT … ON CONFLICT (cols) DO NOTHING (None: any conflict); returns how many rows were new.
+
+    One statement compiled once and executed over the rows (SQLAlchemy's insertmanyvalues
+    batches them on both dialects); RETURNING tells which rows were new. Rows share their keys.
+    """
     if not rows:
         return 0
-    per_row = max(1, len(rows[0]))
-    size = max(1, MAX_PARAMS // per_row)
+    table = table_of(model)
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(
+        index_elements=list(conflict_columns) if conflict_columns else None
+    )
+    stmt = stmt.returning(*table.primary_key.columns)
     inserted = 0
-    for start in range(0, len(rows), size):
-        chunk = rows[start : start + size]
-        stmt = dialect_insert(session, model).values(list(chunk))
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
-        result = await session.execute(stmt)
-        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    for start in range(0, len(rows), _EXECUTEMANY_ROWS):
+        result = await session.execute(stmt, list(rows[start : start + _EXECUTEMANY_ROWS]))
+        inserted += len(result.all())
     return inserted
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's Table (for Core UPDATE … executemany with bound parameters)."""
+    return cast(Table, model.__table__)

@@ -59,7 +59,17 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_agent_queue", "agent_id", "status", "due_date", "priority"),
+        # Covers an agent's queue queries (next task, today's counts) without reading task rows.
+        Index(
+            "ix_tasks_agent_queue",
+            "agent_id",
+            "status",
+            "due_date",
+            "priority",
+            "priority_level",
+            "due_at",
+            "completed_at",
+        ),
         Index("ix_tasks_customer", "customer_id", "status"),
         Index("ix_tasks_status_due", "status", "due_date"),
     )

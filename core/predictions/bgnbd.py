@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from core.predictions.fitting import FitFailed, compress, fit_log_params
 
@@ -80,20 +80,68 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbdParams:
     x, t_x, T = _arrays(x, t_x, T)
     if x.size == 0:
         raise FitFailed("no customers")
-    (ux, ut, uT), weights = compress(x, t_x, T)
-    n = float(weights.sum())
-
-    def negative_ll(log_params: Array) -> float:
-        params = tuple(np.exp(log_params))
-        terms = log_likelihood_terms(params, ux, ut, uT)  # type: ignore[arg-type]
-        return -float(np.dot(weights, terms)) / n
-
+    objective = Likelihood(x, t_x, T)
     # Start: mean rate from the data for α/r, a flat Beta(1, 3) for the dropout.
     rate = max(float(np.sum(x) / max(np.sum(T), 1e-9)), 1e-6)
     start = np.log([1.0, 1.0 / rate, 1.0, 3.0])
-    log_params, value = fit_log_params(negative_ll, start, LOG_BOUNDS, ("r", "alpha", "a", "b"))
+    log_params, value = fit_log_params(
+        objective.negative_mean, start, LOG_BOUNDS, ("r", "alpha", "a", "b")
+    )
     r, alpha, a, b = (float(v) for v in np.exp(log_params))
+    n = objective.n
     return BgNbdParams(r, alpha, a, b, log_likelihood=-value * n, n_customers=int(n))
+
+
+class Likelihood:
+    """The sample's mean negative log-likelihood and its gradient in log-parameters, fast.
+
+    Identical customers are merged with a weight; every special function depends on x alone
+    and every logarithm on T or t_x alone, so they are evaluated on the few distinct values
+    and gathered, leaving only a log-sum-exp per distinct customer per evaluation.
+    """
+
+    def __init__(self, x: Array, t_x: Array, T: Array) -> None:
+        (rx, rt, rT), self.weights = compress(x, t_x, T)
+        self.n = float(self.weights.sum())
+        self.ux, self.ix = np.unique(rx, return_inverse=True)
+        self.ut, self.it = np.unique(rt, return_inverse=True)
+        self.uT, self.iT = np.unique(rT, return_inverse=True)
+        self.x = rx
+        self.u_repeat = self.ux > 0
+        # customers per distinct x; weights of repeat buyers (the others have no second term)
+        self.wx = np.bincount(self.ix, weights=self.weights, minlength=self.ux.size)
+        self.w_repeat = self.weights * (rx > 0)
+
+    def negative_mean(self, log_params: Array) -> tuple[float, Array]:
+        """Mean negative log-likelihood and its gradient with respect to log(r, α, a, b)."""
+        r, alpha, a, b = (float(v) for v in np.exp(log_params))
+        ux, w, x, n = self.ux, self.weights, self.x, self.n
+        # tables over distinct x, T and t_x
+        log_b1 = np.log(np.where(self.u_repeat, b + ux - 1.0, 1.0))
+        head = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
+        psi_abx, psi_bx, psi_rx = digamma(a + b + ux), digamma(b + ux), digamma(r + ux)
+        log_T, log_t = np.log(alpha + self.uT)[self.iT], np.log(alpha + self.ut)[self.it]
+        inv_T, inv_t = (1.0 / (alpha + self.uT))[self.iT], (1.0 / (alpha + self.ut))[self.it]
+        # per customer: log L = head + A3 + log(1 + exp(d)) with d = A4 − A3 (repeat buyers)
+        rx = r + x
+        a3 = -rx * log_T
+        d = (np.log(a) - log_b1)[self.ix] + rx * (log_T - log_t)
+        e = np.exp(-np.abs(d))
+        softplus = np.maximum(d, 0.0) + np.log1p(e)
+        w4 = np.where(d >= 0, 1.0, e) / (1.0 + e)  # share of the "dropped out" term, expit(d)
+        value = float(self.wx @ head + np.dot(w, a3) + np.dot(self.w_repeat, softplus))
+        w4w = w4 * self.w_repeat
+        w3w = w - w4w
+        d_r = self.wx @ psi_rx - n * (digamma(r) - np.log(alpha))
+        d_r -= np.dot(w3w, log_T) + np.dot(w4w, log_t)
+        d_alpha = n * r / alpha - np.dot(rx, w3w * inv_T + w4w * inv_t)
+        psi_ab = digamma(a + b)
+        d_a = n * psi_ab - self.wx @ psi_abx + float(w4w.sum()) / a
+        inv_b1 = np.where(self.u_repeat, np.exp(-log_b1), 0.0)
+        d_b = self.wx @ (psi_bx - psi_abx) + n * (psi_ab - digamma(b))
+        d_b -= np.bincount(self.ix, weights=w4w, minlength=ux.size) @ inv_b1
+        grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+        return -value / n, -grad / n
 
 
 def p_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:

@@ -20,8 +20,9 @@ from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Float, Integer, Select, and_, cast, func, literal, select
+from sqlalchemy import Float, Integer, Select, and_, cast, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.models.orders import COUNTED_STATUSES, Order
@@ -96,76 +97,71 @@ def _days_between(dialect: str, later: ColumnElement[date], earlier: ColumnEleme
     return later - earlier  # PostgreSQL: date - date is an integer number of days
 
 
-def summary_query(dialect: str, as_of: date) -> Select[tuple[int, int, int, int, float | None]]:
-    """The set-based summary of every customer with a counted order on or before `as_of`."""
-    day_value = cast(func.sum(Order.total), Float)
-    days = (
-        select(
-            Order.customer_id.label("customer_id"),
-            Order.order_date.label("day"),
-            day_value.label("value"),
-        )
-        .where(Order.status.in_(COUNTED_STATUSES), Order.order_date <= as_of)
-        .group_by(Order.customer_id, Order.order_date)
-        .cte("days")
-    )
+def summary_query(dialect: str, as_of: date) -> Select[int, int, int, int, float | None]:
+    """The set-based summary of every customer with a counted order on or before `as_of`.
+
+    One pass over the orders grouped by customer (the (customer_id, order_date) index gives
+    the order), then the first day's value by an index lookup per customer.
+    """
+    counted = and_(Order.status.in_(COUNTED_STATUSES), Order.order_date <= as_of)
     per_customer = (
         select(
-            days.c.customer_id,
-            func.count().label("n_days"),
-            func.min(days.c.day).label("first_day"),
-            func.max(days.c.day).label("last_day"),
-            func.sum(days.c.value).label("total"),
+            Order.customer_id.label("customer_id"),
+            func.count(distinct(Order.order_date)).label("n_days"),
+            func.min(Order.order_date).label("first_day"),
+            func.max(Order.order_date).label("last_day"),
+            cast(func.sum(Order.total), Float).label("total"),
         )
-        .group_by(days.c.customer_id)
+        .where(counted)
+        .group_by(Order.customer_id)
         .cte("per_customer")
     )
-    first = days.alias("first_txn")
-    as_of_literal = literal(as_of)
-    repeats = per_customer.c.n_days - 1
-    mean_repeat = (per_customer.c.total - first.c.value) / func.nullif(repeats, 0)
-    return (
-        select(
-            per_customer.c.customer_id,
-            repeats.label("frequency"),
-            _days_between(dialect, per_customer.c.last_day, per_customer.c.first_day).label(
-                "recency"
-            ),
-            _days_between(dialect, as_of_literal, per_customer.c.first_day).label("age"),
-            cast(mean_repeat, Float).label("mean_repeat_value"),
+    first = aliased(Order, name="first_txn")
+    first_value = (
+        select(cast(func.sum(first.total), Float))
+        .where(
+            first.customer_id == per_customer.c.customer_id,
+            first.order_date == per_customer.c.first_day,
+            first.status.in_(COUNTED_STATUSES),
         )
-        .join(
-            first,
-            and_(
-                first.c.customer_id == per_customer.c.customer_id,
-                first.c.day == per_customer.c.first_day,
-            ),
-        )
-        .order_by(per_customer.c.customer_id)
+        .scalar_subquery()
     )
+    repeats = per_customer.c.n_days - 1
+    mean_repeat = (per_customer.c.total - first_value) / func.nullif(repeats, 0)
+    return select(
+        per_customer.c.customer_id,
+        repeats.label("frequency"),
+        _days_between(dialect, per_customer.c.last_day, per_customer.c.first_day).label("recency"),
+        _days_between(dialect, literal(as_of), per_customer.c.first_day).label("age"),
+        cast(mean_repeat, Float).label("mean_repeat_value"),
+    )
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql": the database the session is bound to."""
+    return session.get_bind().dialect.name
 
 
 async def summary_rows(session: AsyncSession, as_of: date) -> list[CustomerSummary]:
     """Every customer's summary at `as_of`, computed by the database in one query."""
-    dialect = session.bind.dialect.name
-    result = await session.execute(summary_query(dialect, as_of))
+    result = await session.execute(summary_query(dialect_name(session), as_of))
     return [
         CustomerSummary(int(c), int(f), int(r), int(a), None if m is None else float(m))
-        for c, f, r, a, m in result.tuples()
+        for c, f, r, a, m in result
     ]
 
 
 async def summary_arrays(session: AsyncSession, as_of: date) -> SummaryArrays:
-    """Every customer's summary at `as_of` as numpy arrays (one query, no per-row objects)."""
-    dialect = session.bind.dialect.name
-    result = await session.execute(summary_query(dialect, as_of))
-    rows = result.tuples().all()
+    """Every customer's summary at `as_of` as numpy arrays ordered by customer id (one query)."""
+    result = await session.execute(summary_query(dialect_name(session), as_of))
+    rows = result.all()
     if not rows:
         empty = np.empty(0, dtype=np.float64)
         return SummaryArrays(np.empty(0, dtype=np.int64), empty, empty, empty, empty)
     table = np.array(
         [(c, f, r, a, np.nan if m is None else m) for c, f, r, a, m in rows], dtype=np.float64
     )
+    table = table[np.argsort(table[:, 0], kind="stable")]  # by customer id, for lookups
     return SummaryArrays(
         customer_id=table[:, 0].astype(np.int64),
         frequency=table[:, 1],

@@ -431,7 +431,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_orders_customer_date", ["customer_id", "order_date"], unique=False
+            "ix_orders_customer_date",
+            ["customer_id", "order_date", "status", "total"],
+            unique=False,
         )
         batch_op.create_index("ix_orders_order_date", ["order_date"], unique=False)
 
@@ -572,7 +574,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_tasks_agent_queue", ["agent_id", "status", "due_date", "priority"], unique=False
+            "ix_tasks_agent_queue",
+            [
+                "agent_id",
+                "status",
+                "due_date",
+                "priority",
+                "priority_level",
+                "due_at",
+                "completed_at",
+            ],
+            unique=False,
         )
         batch_op.create_index("ix_tasks_customer", ["customer_id", "status"], unique=False)
         batch_op.create_index("ix_tasks_status_due", ["status", "due_date"], unique=False)

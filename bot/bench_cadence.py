@@ -1,0 +1,70 @@
+"""`trustcart bench --only cadence`: the whole daily cadence on a large generated shop.
+
+Generates the import benchmark's shop (lines // 10 customers, orders over 450 days from
+1 Jan 2024), imports it, applies config/, adds 20 agents, then runs every step of the cadence
+for the day after the last order and prints each step's time, a second run's (nothing to do),
+and the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from bot.bench import BenchOptions, peak_rss_mb, write_shop
+from bot.migrate import upgrade
+from core.daily import run_cadence
+from core.db import make_engine, make_session_factory
+from core.ingest import import_customers, import_orders, import_products
+from core.models import Agent
+from core.shopconfig import apply_config, load_config_dir
+
+AS_OF = date(2025, 3, 27)  # the day after the generated orders end
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+
+
+async def bench_cadence(options: BenchOptions) -> list[str]:
+    """Import a shop of `options.lines` order lines, then time each cadence step."""
+    out: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="trustcart-cadence-", dir=options.workdir) as tmp:
+        directory = Path(tmp)
+        products, customers, orders = write_shop(directory, options.lines, options.seed)
+        url = options.database_url or f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+        engine = make_engine(url)
+        try:
+            await upgrade(engine)
+            sessions = make_session_factory(engine)
+            began = time.perf_counter()
+            for path, importer in (
+                (products, import_products),
+                (customers, import_customers),
+                (orders, import_orders),
+            ):
+                with path.open("rb") as stream:
+                    async with sessions() as session, session.begin():
+                        await importer(session, stream, path.name)
+            out.append(
+                f"imported {options.lines:,} order lines in {time.perf_counter() - began:.1f} s"
+            )
+            async with sessions() as session, session.begin():
+                await apply_config(session, load_config_dir(CONFIG_DIR))
+                session.add_all(
+                    Agent(name=f"Agent {i}", senior=i < 5, districts=[], daily_capacity=60)
+                    for i in range(20)
+                )
+            for label in ("first run", "second run"):
+                began = time.perf_counter()
+                report = await run_cadence(sessions, AS_OF)
+                total = time.perf_counter() - began
+                steps = ", ".join(f"{s.name} {s.seconds:.1f}s ({s.status})" for s in report.steps)
+                out.append(f"cadence {AS_OF} {label}: {total:.1f} s — {steps}")
+                if label == "first run":
+                    for s in report.steps:
+                        out.append(f"  {s.name}: {s.counts}")
+        finally:
+            await engine.dispose()
+    out.append(f"database: {url.split('@')[-1]}")
+    out.append(f"peak RSS: {peak_rss_mb():,.0f} MB")
+    return out

@@ -1,0 +1,294 @@
+"""Writing a batch of order drafts: a handful of set-based statements per batch, none per row.
+
+New orders are inserted with their lines; an order already stored (same external id) is
+compared and, when its status, coupon, customer, date or lines differ, updated in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.bulk import DriverValues, among, bulk_insert
+from core.customers_aggregates import refresh_customer_aggregates
+from core.ingest.customers import create_customers
+from core.ingest.orders import Item, OrderDraft, ProductInfo, product_info
+from core.ingest.report import ImportReport
+from core.models.catalog import Product
+from core.models.customers import Customer
+from core.models.orders import Order, OrderLine
+
+_orders = Order.__table__
+_lines = OrderLine.__table__
+_customers = Customer.__table__
+_ORDER_COLUMNS = (
+    "external_id", "customer_id", "ordered_at", "order_date", "status", "total", "coupon_code",
+    "source", "created_at", "updated_at",
+)  # fmt: skip
+_LINE_COLUMNS = (
+    "order_id", "line_no", "product_id", "quantity", "unit", "base_quantity", "unit_price",
+    "amount",
+)  # fmt: skip
+
+
+async def load_products(session: AsyncSession) -> dict[str, ProductInfo]:
+    """Every product by SKU, loaded once per import."""
+    rows = await session.execute(select(Product.id, Product.sku, Product.unit, Product.pack_size))
+    return {sku: product_info(pid, sku, unit, size) for pid, sku, unit, size in rows}
+
+
+class OrderWriter:
+    """Stores batches of validated orders for one import (one source, one transaction)."""
+
+    def __init__(
+        self, session: AsyncSession, report: ImportReport, source: str, now: datetime
+    ) -> None:
+        self.session = session
+        self.report = report
+        self.source = source
+        self.now = now
+        self.driver = DriverValues(session)
+        self.by_phone: dict[str, int] = {}
+        self.by_ref: dict[str, int] = {}
+        self.written: set[str] = set()  # external ids stored by this import
+        self.created_ids: set[int] = set()  # order ids created by this import
+        self.changed: set[int] = set()  # order ids updated by this import
+        # stored state of the orders this import changed, as it was before (row, lines)
+        self.before: dict[int, tuple[Any, list[Item]]] = {}
+        self._driver_items: dict[Item, tuple[Any, ...]] = {}
+
+    async def write(self, drafts: Sequence[OrderDraft]) -> None:
+        """Store one batch of orders (call `finish` after the last one)."""
+        drafts = await self._with_customers(drafts)
+        if not drafts:
+            return
+        existing = await self._existing([d.external_id for d in drafts])
+        touched: set[int] = set()
+        new = [d for d in drafts if d.external_id not in existing]
+        if new:
+            await self._insert(new, touched)
+        old = [d for d in drafts if d.external_id in existing]
+        if old:
+            await self._update(old, existing, touched)
+        self.written.update(d.external_id for d in drafts)
+        self.report.customer_ids_touched.update(touched)
+
+    async def finish(self) -> None:
+        """Refresh, set-based, the aggregates of every customer whose orders changed.
+
+        Once per import rather than per batch: the import is one transaction, so nobody sees
+        the aggregates in between, and a customer met in many batches is computed once.
+        """
+        if self.report.customer_ids_touched:
+            await refresh_customer_aggregates(
+                self.session, sorted(self.report.customer_ids_touched)
+            )
+
+    async def _with_customers(self, drafts: Sequence[OrderDraft]) -> list[OrderDraft]:
+        """Resolve every draft's customer; unknown phones become customers, unknown refs fail."""
+        phones = {d.phone for d in drafts if d.phone and d.phone not in self.by_phone}
+        refs = {d.customer_ref for d in drafts if not d.phone and d.customer_ref}
+        refs -= self.by_ref.keys()
+        c = _customers.c
+        if phones:
+            rows = await self.session.execute(
+                select(c.phone, c.id).where(among(self.session, c.phone, phones))
+            )
+            self.by_phone.update(rows.all())
+        if refs:
+            rows = await self.session.execute(
+                select(c.customer_ref, c.id).where(among(self.session, c.customer_ref, refs))
+            )
+            self.by_ref.update(rows.all())
+        unknown: dict[str, str | None] = {}
+        for d in drafts:
+            if d.phone and d.phone not in self.by_phone:
+                unknown.setdefault(d.phone, d.customer_ref)
+        if unknown:
+            created = await create_customers(self.session, unknown, self.now)
+            self.by_phone.update(created)
+            self.report.customers_created += len(created)
+        kept: list[OrderDraft] = []
+        for d in drafts:
+            if d.phone or (d.customer_ref and d.customer_ref in self.by_ref):
+                kept.append(d)
+                continue
+            reason = (
+                f"unknown customer_ref {d.customer_ref!r} for order {d.external_id} "
+                "(give a phone to create the customer)"
+            )
+            for line, _ in d.lines:
+                self.report.reject(line, reason)
+        return kept
+
+    def _customer_id(self, draft: OrderDraft) -> int:
+        if draft.phone:
+            return self.by_phone[draft.phone]
+        assert draft.customer_ref is not None
+        return self.by_ref[draft.customer_ref]
+
+    async def _existing(self, external_ids: list[str]) -> dict[str, Any]:
+        rows = await self.session.execute(
+            select(_orders).where(among(self.session, _orders.c.external_id, external_ids))
+        )
+        return {row.external_id: row for row in rows}
+
+    async def _ids_of(self, external_ids: list[str]) -> dict[str, int]:
+        c = _orders.c
+        rows = await self.session.execute(
+            select(c.external_id, c.id).where(among(self.session, c.external_id, external_ids))
+        )
+        return dict(rows.all())
+
+    async def _insert(self, drafts: list[OrderDraft], touched: set[int]) -> None:
+        dv = self.driver
+        now = dv.instant(self.now)
+        rows = []
+        for d in drafts:
+            customer_id = self._customer_id(d)
+            touched.add(customer_id)
+            rows.append((
+                d.external_id, customer_id, dv.instant(d.ordered_at), dv.day(d.order_date),
+                d.status, dv.decimal(d.total), d.coupon_code, self.source, now, now,
+            ))  # fmt: skip
+        await bulk_insert(self.session, _orders, _ORDER_COLUMNS, rows)
+        ids = await self._ids_of([d.external_id for d in drafts])
+        await self._insert_lines([(ids[d.external_id], d.lines) for d in drafts])
+        created = [ids[d.external_id] for d in drafts]
+        self.report.order_ids_created.extend(created)
+        self.created_ids.update(created)
+        self.report.created += len(drafts)
+        self.report.accepted += sum(len(d.lines) for d in drafts)
+
+    async def _insert_lines(self, orders: list[tuple[int, list[tuple[int, Item]]]]) -> None:
+        converted = self._driver_items
+        decimal = self.driver.decimal
+        rows = []
+        for order_id, lines in orders:
+            for n, (_, item) in enumerate(lines, start=1):
+                values = converted.get(item)
+                if values is None:
+                    pid, quantity, unit, base, price, amount = item
+                    values = (pid, decimal(quantity), unit, decimal(base), decimal(price))
+                    values += (decimal(amount),)
+                    if len(converted) > 100_000:
+                        converted.clear()
+                    converted[item] = values
+                rows.append((order_id, n, *values))
+        await bulk_insert(self.session, _lines, _LINE_COLUMNS, rows)
+
+    async def _stored_lines(self, order_ids: list[int]) -> dict[int, list[Item]]:
+        stored: dict[int, list[Item]] = {i: [] for i in order_ids}
+        c = _lines.c
+        rows = await self.session.execute(
+            select(c.order_id, c.product_id, c.quantity, c.unit, c.base_quantity)
+            .add_columns(c.unit_price, c.amount)
+            .where(among(self.session, c.order_id, order_ids))
+            .order_by(c.order_id, c.line_no)
+        )
+        for order_id, *item in rows:
+            stored[order_id].append(tuple(item))  # type: ignore[arg-type]
+        return stored
+
+    async def _update(
+        self, drafts: list[OrderDraft], existing: dict[str, Any], touched: set[int]
+    ) -> None:
+        stored = await self._stored_lines([existing[d.external_id].id for d in drafts])
+        headers: list[dict[str, Any]] = []
+        relined: list[tuple[int, list[tuple[int, Item]]]] = []
+        for draft in drafts:
+            old = existing[draft.external_id]
+            lines = stored[old.id]
+            merged = draft.external_id in self.written
+            if merged:
+                self._merge(draft, lines)
+            values = {
+                "customer_id": self._customer_id(draft),
+                "ordered_at": draft.ordered_at,
+                "order_date": draft.order_date,
+                "status": draft.status,
+                "total": draft.total,
+                "coupon_code": draft.coupon_code,
+            }
+            self.report.accepted += len(draft.lines)
+            self._compare(draft, old, lines, values, headers, relined, touched)
+        if headers:
+            await self.session.execute(
+                update(_orders).where(_orders.c.id == bindparam("b_id")), headers
+            )
+        if relined:
+            ids = [order_id for order_id, _ in relined]
+            await self.session.execute(
+                delete(_lines).where(among(self.session, _lines.c.order_id, ids))
+            )
+            await self._insert_lines(relined)
+
+    def _compare(
+        self,
+        draft: OrderDraft,
+        old: Any,
+        lines: list[Item],
+        values: dict[str, Any],
+        headers: list[dict[str, Any]],
+        relined: list[tuple[int, list[tuple[int, Item]]]],
+        touched: set[int],
+    ) -> None:
+        """Queue the writes that make a stored order match its draft, and count the outcome.
+
+        An order whose lines are far apart in the file is written once per batch; it counts
+        as changed only if, in the end, it differs from what was stored before this import.
+        """
+        new_lines = [_key(x) for _, x in draft.lines]
+        same_lines = [_key(x) for x in lines] == new_lines
+        if same_lines and all(getattr(old, k) == v for k, v in values.items()):
+            if old.id not in self.changed and old.id not in self.created_ids:
+                self.report.unchanged += 1
+            return
+        touched.update((old.customer_id, values["customer_id"]))
+        updated_at = self.now
+        before = self.before.get(old.id)
+        if before is not None:
+            first, first_lines = before
+            if [_key(x) for x in first_lines] == new_lines and all(
+                getattr(first, k) == v for k, v in values.items()
+            ):  # back to what it was: nothing changed after all
+                updated_at = first.updated_at
+                del self.before[old.id]
+                self.changed.discard(old.id)
+                self.report.order_ids_changed.remove(old.id)
+                self.report.updated -= 1
+                self.report.unchanged += 1
+        elif old.id not in self.changed and old.id not in self.created_ids:
+            self.before[old.id] = (old, lines)
+            self.changed.add(old.id)
+            self.report.order_ids_changed.append(old.id)
+            self.report.updated += 1
+        headers.append({"b_id": old.id, **values, "updated_at": updated_at})
+        if not same_lines:
+            relined.append((old.id, draft.lines))
+
+    def _merge(self, draft: OrderDraft, stored: list[Item]) -> None:
+        """Prepend the lines stored earlier in this import (the file did not group the order)."""
+        known = {_key(x): n for n, x in enumerate(stored, start=1)}
+        kept = []
+        for line, item in draft.lines:
+            n = known.get(_key(item))
+            if n is None:
+                kept.append((line, item))
+            else:
+                self.report.reject(
+                    line,
+                    f"duplicate line: order {draft.external_id} already has it "
+                    f"(its line {n}, stored earlier from this file)",
+                )
+        draft.lines[:] = [(0, x) for x in stored] + kept
+        self.report.accepted -= len(stored)  # counted when they were first stored
+
+
+def _key(item: Item) -> tuple[Any, ...]:
+    """What identifies a line (the other values follow from these)."""
+    return item[:3] + item[4:5]

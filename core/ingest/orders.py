@@ -1,0 +1,294 @@
+"""orders.csv and the orders API: order lines validated and grouped into orders, in batches.
+
+Rows are parsed with caches (a phone, a date, a unit is parsed once per file) and grouped by
+`order_id`; a full batch goes to `OrderWriter`. An order is all or nothing: when one of its
+lines is rejected, its other lines are reported too and the order is not written. The one
+exception is a line repeated word for word: the repeat is reported and the order kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from core.digits import to_ascii_digits
+from core.errors import InvalidInput
+from core.ingest.fields import check_decimal, money, parse_instant, parse_status, text_field
+from core.ingest.reading import Columns
+from core.ingest.report import ImportReport
+from core.phones import normalize_phone
+from core.units import normalize_unit, parse_quantity, to_base
+
+ORDER_COLUMNS = Columns(
+    required=("order_id", "ordered_at", "sku", "quantity", "unit_price"),
+    one_of=("phone", "customer_ref"),
+    optional=("unit", "coupon_code", "status"),
+)
+BATCH_ORDERS = 5_000
+_QUANTITY_LIMIT = Decimal(10) ** 9
+_PRICE_LIMIT = Decimal(10) ** 10
+_CACHE_LIMIT = 200_000
+_STATUSES = {"": "delivered", "delivered": "delivered", "pending": "pending"}
+_HEADER_NAMES = ("ordered_at", "phone", "customer_ref", "coupon_code", "status")
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    reason: str
+
+
+@dataclass(slots=True)
+class ProductInfo:
+    """What parsing a line needs to know of a product."""
+
+    id: int
+    sku: str
+    unit: str
+    pack_size: Decimal
+    factors: dict[str, Decimal]  # line unit ("" = product unit) -> base units per 1
+
+
+def product_info(product_id: int, sku: str, unit: str, pack_size: Decimal) -> ProductInfo:
+    """A product's lookup entry, with the factor to base units of every compatible unit."""
+    factors: dict[str, Decimal] = {}
+    for candidate in ("", "g", "kg", "ml", "l", "pcs", "pack"):
+        try:
+            factors[candidate] = to_base(Decimal(1), candidate, pack_size, unit)[0]
+        except InvalidInput:
+            continue
+    return ProductInfo(product_id, sku, unit, pack_size, factors)
+
+
+# An order line's values: (product id, quantity, unit, base quantity, unit price, amount).
+# A tuple, not an object: a file repeats the same lines over and over, and they are cached.
+Item = tuple[int, Decimal, str, Decimal, Decimal, Decimal]
+
+
+@dataclass(slots=True)
+class OrderDraft:
+    external_id: str
+    line: int  # first line (CSV line number or JSON index)
+    header: tuple[str, ...]  # raw header values, to check every line agrees
+    phone: str | None
+    customer_ref: str | None
+    ordered_at: datetime
+    order_date: date
+    status: str
+    coupon_code: str | None
+    lines: list[tuple[int, Item]] = field(default_factory=list)  # (line, item)
+    items: set[Item] = field(default_factory=set)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((item[5] for _, item in self.lines), Decimal(0))
+
+    def first_line_of(self, item: Item) -> int | None:
+        """The line that already holds this very item, if any (a duplicate line)."""
+        for line, other in self.lines:
+            if other == item:
+                return line
+        return None
+
+
+class OrderLines:
+    """Validates order lines and groups them into order drafts for the current batch."""
+
+    def __init__(self, products: dict[str, ProductInfo], report: ImportReport) -> None:
+        self.products = products
+        self.products_folded = {sku.casefold(): p for sku, p in products.items()}
+        self.report = report
+        self.batch: dict[str, OrderDraft] = {}
+        self.last_id: str | None = None
+        self.failed: dict[str, int] = {}  # order id -> line that made it fail (whole file)
+        # parsed once per distinct text; a rejected text is kept as its reason (a _Bad)
+        self._phones: dict[str, str | _Bad] = {}
+        self._instants: dict[str, tuple[datetime, date] | _Bad] = {}
+        self._units: dict[str, str | _Bad] = {}
+        self._items: dict[tuple[str, str, str, str], Item | _Bad] = {}
+
+    @property
+    def full(self) -> bool:
+        return len(self.batch) > BATCH_ORDERS
+
+    def take_batch(self, keep_last: bool) -> list[OrderDraft]:
+        """The drafts to write now; the last order stays when its lines may continue."""
+        batch, self.batch = self.batch, {}
+        if keep_last and self.last_id is not None and self.last_id in batch:
+            self.batch[self.last_id] = batch.pop(self.last_id)
+        return list(batch.values())
+
+    def add(self, line: int, values: tuple[str, ...], tag: str = "") -> None:
+        """Validate one order line (values in ORDER_COLUMNS order) into its order's draft."""
+        order_id, at_raw, sku, qty_raw, price_raw, phone_raw, ref_raw, unit_raw, coupon, status = (
+            values
+        )
+        order_id = order_id.strip()
+        if not order_id:
+            if any(v.strip() for v in values):
+                self.report.reject(line, f"{tag}order_id is empty")
+            return
+        header = (at_raw, phone_raw, ref_raw, coupon, status)
+        draft = self.batch.get(order_id)
+        if draft is None:
+            if order_id in self.failed:
+                self.report.reject(
+                    line,
+                    f"{tag}order {order_id} not imported: line {self.failed[order_id]} "
+                    "was rejected",
+                )
+                return
+            try:
+                draft = self._draft(order_id, line, header)
+            except InvalidInput as exc:  # about the order, not this line: no tag
+                self.report.reject(line, str(exc))
+                self.failed[order_id] = line
+                return
+            self.batch[order_id] = draft
+            self.last_id = order_id
+        elif draft.header != header:
+            name = next(n for n, a, b in zip(_HEADER_NAMES, header, draft.header, strict=True)
+                        if a != b)  # fmt: skip
+            self.fail(draft, line, f"{tag}order {order_id}: {name} differs from line {draft.line}")
+            return
+        key = (sku, qty_raw, unit_raw, price_raw)
+        item = self._items.get(key)
+        if item is None:
+            if len(self._items) > _CACHE_LIMIT:
+                self._items.clear()
+            try:
+                item = self._item(sku, qty_raw, unit_raw, price_raw)
+            except InvalidInput as exc:
+                item = _Bad(str(exc))
+            self._items[key] = item
+        if isinstance(item, _Bad):
+            self.fail(draft, line, f"{tag}{item.reason}")
+            return
+        lines = draft.lines
+        if lines and item in draft.items:
+            # the same line twice: the repeat is refused, the order is kept with one copy
+            first = draft.first_line_of(item)
+            self.report.reject(
+                line, f"{tag}duplicate line: same as line {first} of order {order_id}"
+            )
+            return
+        draft.items.add(item)
+        lines.append((line, item))
+
+    def fail(self, draft: OrderDraft, line: int, reason: str) -> None:
+        """Reject a line and, with it, the whole order it belongs to."""
+        self.report.reject(line, reason)
+        for earlier, _ in draft.lines:
+            self.report.reject(
+                earlier, f"order {draft.external_id} not imported: line {line} was rejected"
+            )
+        self.batch.pop(draft.external_id, None)
+        self.failed[draft.external_id] = line
+
+    def _draft(self, order_id: str, line: int, header: tuple[str, ...]) -> OrderDraft:
+        at_raw, phone_raw, ref_raw, coupon, status = header
+        if len(order_id) > 100:
+            raise InvalidInput("order_id is longer than 100 characters")
+        phone = self._phone(phone_raw) if phone_raw else None
+        ref = text_field(ref_raw, "customer_ref", 100) or None if ref_raw else None
+        if phone is None and ref is None:
+            raise InvalidInput("phone or customer_ref is required")
+        ordered_at, order_date = self._instant(at_raw)
+        return OrderDraft(
+            order_id,
+            line,
+            header,
+            phone,
+            ref,
+            ordered_at,
+            order_date,
+            _STATUSES.get(status) or parse_status(status),
+            text_field(coupon, "coupon_code", 64) or None if coupon else None,
+        )
+
+    def _item(self, sku: str, qty_raw: str, unit_raw: str, price_raw: str) -> Item:
+        product = self.products.get(sku) or self.products.get(sku.strip())
+        if product is None:
+            product = self.products_folded.get(sku.strip().casefold())
+            if product is None:
+                raise InvalidInput(f"unknown product sku {sku.strip()!r}" if sku.strip()
+                                   else "sku is empty")  # fmt: skip
+        unit = self._unit(unit_raw)
+        try:
+            quantity = Decimal(qty_raw if qty_raw.isascii() else to_ascii_digits(qty_raw))
+        except InvalidOperation:
+            quantity, written = parse_quantity_text(qty_raw)
+            if written and unit and written != unit:
+                raise InvalidInput(
+                    f"quantity {qty_raw.strip()!r} says {written} but unit says {unit}"
+                ) from None
+            unit = unit or written
+        quantity = check_decimal(quantity, qty_raw, "quantity", places=3, limit=_QUANTITY_LIMIT)
+        if quantity <= 0:
+            raise InvalidInput(f"quantity {qty_raw.strip()!r} must be more than zero")
+        factor = product.factors.get(unit)
+        if factor is None:  # says why: another dimension than the product's
+            to_base(quantity, unit, product.pack_size, product.unit)
+            raise InvalidInput(f"unit {unit!r} cannot measure {product.sku}")  # pragma: no cover
+        try:
+            price = Decimal(price_raw if price_raw.isascii() else to_ascii_digits(price_raw))
+        except InvalidOperation:
+            raise InvalidInput(f"unit_price {price_raw.strip()!r} is not a number") from None
+        price = check_decimal(price, price_raw, "unit_price", places=2, limit=_PRICE_LIMIT)
+        if price < 0:
+            raise InvalidInput(f"unit_price {price_raw.strip()!r} is negative")
+        return (
+            product.id,
+            quantity,
+            unit or product.unit,
+            quantity * factor,
+            price,
+            money(quantity * price),
+        )
+
+    def _phone(self, raw: str) -> str | None:
+        found = self._phones.get(raw)
+        if found is None:
+            if len(self._phones) > _CACHE_LIMIT:
+                self._phones.clear()
+            try:
+                found = normalize_phone(raw) if raw.strip() else ""
+            except InvalidInput as exc:
+                found = _Bad(str(exc))
+            self._phones[raw] = found
+        if isinstance(found, _Bad):
+            raise InvalidInput(found.reason)
+        return found or None
+
+    def _instant(self, raw: str) -> tuple[datetime, date]:
+        found = self._instants.get(raw)
+        if found is None:
+            if len(self._instants) > _CACHE_LIMIT:
+                self._instants.clear()
+            try:
+                found = parse_instant(raw, "ordered_at")
+            except InvalidInput as exc:
+                found = _Bad(str(exc))
+            self._instants[raw] = found
+        if isinstance(found, _Bad):
+            raise InvalidInput(found.reason)
+        return found
+
+    def _unit(self, raw: str) -> str:
+        found = self._units.get(raw)
+        if found is None:
+            try:
+                found = normalize_unit(raw)
+            except InvalidInput as exc:
+                found = _Bad(str(exc))
+            self._units[raw] = found
+        if isinstance(found, _Bad):
+            raise InvalidInput(found.reason)
+        return found
+
+
+def parse_quantity_text(raw: str) -> tuple[Decimal, str]:
+    """A quantity written with its unit in the quantity column ("৫ কেজি")."""
+    if not raw.strip():
+        raise InvalidInput("quantity is empty")
+    return parse_quantity(raw)

@@ -1,0 +1,176 @@
+"""Streaming a CSV file: UTF-8 checked line by line, header mapped, progress reported.
+
+The file is never held in memory: bytes are decoded one physical line at a time, so a line
+that is not UTF-8 is rejected by its number while the rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import IO, Any
+
+from core.ingest.report import ImportReport
+
+ProgressCallback = Callable[[int, int], None]
+_PROGRESS_EVERY = 20_000  # lines between two progress callbacks
+csv.field_size_limit(1_000_000)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns of one CSV contract."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()  # at least one of these must be present
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.required + self.one_of + self.optional
+
+
+class Refused(Exception):
+    """The whole file is refused (empty, no header, a required column missing)."""
+
+
+def stream_size(stream: IO[Any]) -> int:
+    """The total size in bytes of a file-like stream, or 0 when it cannot be known."""
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass
+    try:
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+        return int(end - here)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return 0
+
+
+class CsvRows:
+    """The data rows of a CSV stream as `(line number, values in column order)`.
+
+    `values` holds the contract's columns in `Columns.all` order; an absent optional column
+    reads as "". Rows that cannot be read (bad UTF-8, wrong field count) are rejected into the
+    report and skipped.
+    """
+
+    def __init__(
+        self,
+        stream: IO[Any],
+        columns: Columns,
+        report: ImportReport,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.report = report
+        self.on_progress = on_progress
+        self.total_bytes = stream_size(stream)
+        self.bytes_read = 0
+        self._bad_lines: dict[int, str] = {}
+        self._physical = 0
+        self._reader = csv.reader(self._lines(stream))
+        self.header = self._read_header()
+        self.present = self._map_columns(columns)
+
+    def _lines(self, stream: IO[Any]) -> Iterator[str]:
+        bad = self._bad_lines
+        progress = self.on_progress
+        n = 0
+        size = 0
+        for raw in stream:
+            n += 1
+            if isinstance(raw, str):
+                size += len(raw)
+                text = raw
+            else:
+                size += len(raw)
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad[n] = (
+                        f"line {n} is not UTF-8 text (byte 0x{raw[exc.start]:02X} at "
+                        f"position {exc.start + 1}); save the file as UTF-8"
+                    )
+                    text = raw.decode("utf-8", "replace")
+            if n == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            if progress is not None and n % _PROGRESS_EVERY == 0:
+                self.bytes_read = size
+                progress(size, self.total_bytes)
+            yield text
+        self._physical = n
+        self.bytes_read = size
+        if progress is not None:
+            progress(size, max(self.total_bytes, size))
+
+    def _read_header(self) -> list[str]:
+        for values in self._reader:
+            for n in range(1, self._reader.line_num + 1):
+                if n in self._bad_lines:
+                    raise Refused(f"the header: {self._bad_lines[n]}")
+            if not any(v.strip() for v in values):
+                continue
+            return [v.strip().lower() for v in values]
+        raise Refused("the file is empty: it needs a header row and at least one data row")
+
+    def _map_columns(self, columns: Columns) -> dict[str, int]:
+        index: dict[str, int] = {}
+        unknown: list[str] = []
+        for i, name in enumerate(self.header):
+            if not name:
+                continue
+            if name in index:
+                raise Refused(f"column {name!r} appears twice in the header")
+            if name in columns.all:
+                index[name] = i
+            else:
+                unknown.append(name)
+        missing = [c for c in columns.required if c not in index]
+        if missing:
+            raise Refused(
+                f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"missing from the header (found: {', '.join(self.header)})"
+            )
+        if columns.one_of and not any(c in index for c in columns.one_of):
+            raise Refused(f"the header needs a column {' or '.join(columns.one_of)}")
+        if unknown:
+            self.report.warn(f"unknown columns ignored: {', '.join(unknown)}")
+        width = len(self.header)
+        # an absent column reads index `width`, where every row gets an extra "" appended
+        self._getter = itemgetter(*(index.get(c, width) for c in columns.all))
+        return index
+
+    def __iter__(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        reader = self._reader
+        bad = self._bad_lines
+        width = len(self.header)
+        getter = self._getter
+        reject = self.report.reject
+        prev = reader.line_num
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                reject(reader.line_num, f"cannot read the CSV row: {exc}")
+                prev = reader.line_num
+                continue
+            line = prev + 1
+            prev = reader.line_num
+            if bad and any(n in bad for n in range(line, prev + 1)):
+                reject(line, next(bad[n] for n in range(line, prev + 1) if n in bad))
+                continue
+            if len(values) != width:
+                if not values or not any(v.strip() for v in values):
+                    continue  # a blank line
+                reject(line, f"the row has {len(values)} fields but the header has {width}")
+                continue
+            values.append("")
+            yield line, getter(values)

@@ -1,0 +1,84 @@
+"""Win-back stages on both databases: thresholds, own rhythm, escalation, once per spell."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from core.models import Coupon, Message, Task
+from core.winback import winback_stage, winback_step, winback_thresholds
+from tests.factories import apply_shop_config, make_customer, make_order, make_product, utc
+
+LAST = date(2026, 1, 1)
+
+
+def test_thresholds_follow_the_customer_rhythm() -> None:
+    assert winback_thresholds([30, 60, 90], None, 1, 3) == [30, 60, 90]
+    assert winback_thresholds([30, 60, 90], 10.0, 5, 3) == [30, 60, 90]  # never sooner
+    assert winback_thresholds([30, 60, 90], 45.0, 5, 3) == [45, 90, 135]
+    assert winback_thresholds([30, 60, 90], 45.0, 2, 3) == [30, 60, 90]  # too few orders
+
+
+def test_stage_windows() -> None:
+    t = [30, 60, 90]
+    assert [winback_stage(d, t) for d in (29, 30, 59, 60, 90, 179, 180)] == [
+        None, 0, 0, 1, 2, 2, None,
+    ]  # fmt: skip
+
+
+async def test_escalates_once_per_stage_and_spell(session):
+    cfg = await apply_shop_config(session)
+    rice = await make_product(session, category="rice")
+    c = await make_customer(session)
+    await make_order(session, c, LAST, [(rice, 5)])
+
+    assert (await winback_step(session, LAST + timedelta(days=29), cfg))["candidates"] == 0
+    first = await winback_step(session, LAST + timedelta(days=30), cfg)
+    assert (first["stage_30"], first["messages"], first["tasks"]) == (1, 1, 0)
+    for d in (30, 31, 45):  # the same stage never again in this spell
+        assert (await winback_step(session, LAST + timedelta(days=d), cfg))["candidates"] == 0
+    assert (await winback_step(session, LAST + timedelta(days=60), cfg))["stage_60"] == 1
+    assert (await winback_step(session, LAST + timedelta(days=95), cfg))["stage_90"] == 1
+    assert (await winback_step(session, LAST + timedelta(days=100), cfg))["candidates"] == 0
+
+    coupons = (await session.scalars(select(Coupon).order_by(Coupon.id))).all()
+    assert [x.dedupe_key for x in coupons] == [
+        f"winback:{n}:{c.id}:2026-01-01" for n in (30, 60, 90)
+    ]
+    assert all(x.code.startswith("WELCOME_BACK-") for x in coupons)
+    msgs = (await session.scalars(select(Message).order_by(Message.id))).all()
+    assert [m.template_key for m in msgs] == ["winback"] * 3
+    assert [m.variables["coupon"] for m in msgs] == [x.code for x in coupons]
+
+    # a new order starts a new spell
+    await make_order(session, c, LAST + timedelta(days=101), [(rice, 5)])
+    again = await winback_step(session, LAST + timedelta(days=131), cfg)
+    assert again["stage_30"] == 1
+
+
+async def test_hot_gets_a_call_task_opted_out_gets_nothing(session):
+    cfg = await apply_shop_config(session)
+    rice = await make_product(session, category="rice", name_bn="মিনিকেট চাল")
+    hot = await make_customer(session, priority_level="hot")
+    gone = await make_customer(session, priority_level="hot", opted_out_at=utc(LAST))
+    for c in (hot, gone):
+        await make_order(session, c, LAST, [(rice, 5)])
+    counts = await winback_step(session, LAST + timedelta(days=30), cfg)
+    assert (counts["candidates"], counts["tasks"], counts["messages"]) == (1, 1, 1)
+    (task,) = (await session.scalars(select(Task))).all()
+    assert (task.type, task.customer_id, task.script_key) == ("winback", hot.id, "script_winback")
+    assert task.reason_bn.startswith("৩০ দিন কোনো অর্ডার নেই (শেষ অর্ডার ১ জানুয়ারি)")
+    assert task.suggestion["products"][0]["sku"] == rice.sku
+    (msg,) = (await session.scalars(select(Message))).all()
+    assert msg.task_id == task.id and msg.variables["coupon"] == task.suggestion["offer_code"]
+
+
+async def test_own_rhythm_delays_the_first_stage(session):
+    cfg = await apply_shop_config(session)
+    rice = await make_product(session, category="rice")
+    c = await make_customer(session)
+    for d in (date(2025, 10, 3), date(2025, 11, 17), LAST):  # every 45 days
+        await make_order(session, c, d, [(rice, 5)])
+    assert (await winback_step(session, LAST + timedelta(days=40), cfg))["candidates"] == 0
+    assert (await winback_step(session, LAST + timedelta(days=45), cfg))["stage_30"] == 1
