@@ -1,4 +1,4 @@
-"""Checks Bot API requests and objects against the published spec (`shared/specs/telegram_bot_api.json`).
+"""Checks Bot API requests and objects against the published spec (`tests/specs/telegram_bot_api.json`, a copy of `../shared/specs/`).
 
 A request is a method name and its parameters as Telegram receives them: form fields are strings
 (nested objects JSON-encoded), multipart parts may be files, JSON bodies carry native values.
@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "telegram_bot_api.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "telegram_bot_api.json"
 _INT = re.compile(r"-?\d+")
 _BOOL_TEXT = {"true", "false", "True", "False", "1", "0"}
 # Limits the Bot API states in prose; real Telegram answers 400 when they are broken.

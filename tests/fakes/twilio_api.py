@@ -1,6 +1,6 @@
 """A local fake of Twilio's REST API (2010-04-01 Messages) that checks requests against the spec.
 
-Every request is checked against `shared/specs/twilio_api_v2010.json` (Twilio's OpenAPI): the
+Every request is checked against `tests/specs/twilio_api_v2010.json`, a copy of `../shared/specs/` (Twilio's OpenAPI): the
 path and method exist, form fields are known for that operation, required ones (`To`) are
 present, Basic auth is given. A violation is recorded in `violations` (the test fixture fails
 the test on any) and answered as Twilio would (4xx with a Twilio error JSON).
@@ -32,7 +32,7 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "twilio_api_v2010.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "twilio_api_v2010.json"
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
 E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{7,14}$")
