@@ -10,7 +10,6 @@ from core.texts import format_date, localize_number, money
 LABELS = {
     "bn": {
         "lang": "ভাষা",
-        "since": "থেকে",
         "orders": "অর্ডার",
         "ltv": "মোট কেনা (LTV)",
         "last": "শেষ অর্ডার",
@@ -32,7 +31,6 @@ LABELS = {
     },
     "en": {
         "lang": "language",
-        "since": "since",
         "orders": "orders",
         "ltv": "LTV",
         "last": "last order",
@@ -95,7 +93,8 @@ def render_360(v: Customer360, lang: str = "bn") -> str:
     )
     tier = label(v.tier, lang)
     if v.tier_since:
-        tier += f" ({t['since']} {format_date(v.tier_since, lang)})"
+        since = format_date(v.tier_since, lang)
+        tier += f" ({since} থেকে)" if lang == "bn" else f" (since {since})"
     lines.append(
         f"🏅 {tier} · {label(v.customer_type, lang)} · {label(v.lifecycle_stage, lang)} · "
         f"{label(v.priority_level, lang)}"
@@ -121,7 +120,7 @@ def render_360(v: Customer360, lang: str = "bn") -> str:
     money_line = f"💰 {t['wallet']} {money(v.wallet_balance, lang)}"
     if v.coupons:
         money_line += f" · {t['coupons']}: " + ", ".join(
-            f"{c.code} ({c.discount}, {format_date(c.valid_until, lang)} {t['until']})"
+            f"{c.code} ({localize_number(c.discount, lang)}, {format_date(c.valid_until, lang)} {t['until']})"
             for c in v.coupons[:3]
         )
     lines.append(money_line)
