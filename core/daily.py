@@ -1,7 +1,7 @@
 """The daily cadence: every step for one date, each exactly once, crash-safe, one process at a time.
 
-Steps, in order: segments → predictions → membership → reminders → crosssell → (weekly:
-crosssell_rates) → winback → campaigns → assignment. Each step runs in its OWN transaction
+Steps, in order: segments → predictions → membership → coupons → reminders → crosssell →
+(weekly: crosssell_rates) → winback → campaigns → assignment. Each step runs in its OWN transaction
 together with its `job_runs` row (job `daily:{step}`, run_date = as_of): the row is inserted first
 (ON CONFLICT DO NOTHING), so a step that already ran is skipped, and a crash inside a step rolls
 back its work and its row alike; a re-run finishes what is left. On PostgreSQL each step's
@@ -34,6 +34,7 @@ STEPS = (
     "segments",
     "predictions",
     "membership",
+    "coupons",  # welcome / repeat / referral coupons and redemptions of imported orders
     "reminders",
     "crosssell",
     "crosssell_rates",  # weekly, on team.weekly_review_weekday
@@ -46,6 +47,7 @@ DAY_DONE = "daily"
 _TARGETS = {
     "segments": ("core.customers.segments", "refresh_segments"),
     "membership": ("core.membership", "membership_step"),
+    "coupons": ("core.couponing", "coupons_step"),
     "reminders": ("core.reminders", "reminders_step"),
     "crosssell": ("core.crosssell", "crosssell_step"),
     "winback": ("core.winback", "winback_step"),
