@@ -211,6 +211,7 @@ async def launch_campaign(
     )
     campaign.status = "launched"
     campaign.launched_at = now
+    campaign.launched_on = as_of
     await session.flush()
     return {
         "campaign_members": len(rows),

@@ -79,7 +79,7 @@ async def cadence_report(session: AsyncSession, as_of: date) -> dict[str, Any]:
                 func.coalesce(func.sum(_flag(CampaignMember.holdout)), 0),
             )
             .outerjoin(CampaignMember, CampaignMember.campaign_id == Campaign.id)
-            .where(Campaign.start_date == as_of, Campaign.launched_at.is_not(None))
+            .where(Campaign.launched_on == as_of)
             .group_by(Campaign.key, Campaign.name)
         )
     ).all()

@@ -109,6 +109,7 @@ class Campaign(Base):
     primary_kpi: Mapped[str] = mapped_column(String(100))
     holdout_pct: Mapped[float] = mapped_column(Float, default=5.0)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    launched_on: Mapped[date | None] = mapped_column(Date)  # the cadence date that launched it
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled/launched/ended
 
 

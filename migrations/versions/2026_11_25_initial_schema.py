@@ -81,6 +81,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_coupon_rules_key")),
     )
     op.create_table(
+        "inbound_messages",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("provider_sid", sa.String(length=64), nullable=False),
+        sa.Column("sender", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "params",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("received_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_messages")),
+        sa.UniqueConstraint("provider_sid", name=op.f("uq_inbound_messages_provider_sid")),
+    )
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_inbound_messages_pending", ["processed_at", "id"], unique=False)
+
+    op.create_table(
         "job_runs",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("job", sa.String(length=64), nullable=False),
@@ -139,6 +160,7 @@ def upgrade() -> None:
         sa.Column("primary_kpi", sa.String(length=100), nullable=False),
         sa.Column("holdout_pct", sa.Float(), nullable=False),
         sa.Column("launched_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("launched_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(
             ["coupon_rule_id"],
@@ -661,10 +683,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_budget", ["customer_id", "send_on"], unique=False)
-        batch_op.create_index("ix_messages_customer", ["customer_id", "created_at"], unique=False)
         batch_op.create_index(
-            "ix_messages_dispatch", ["status", "send_on", "not_before"], unique=False
+            "ix_messages_claim", ["status", "purpose", "id", "send_on", "not_before"], unique=False
         )
+        batch_op.create_index("ix_messages_customer", ["customer_id", "created_at"], unique=False)
         batch_op.create_index("ix_messages_queued_on", ["queued_on"], unique=False)
 
     op.create_table(
@@ -877,8 +899,8 @@ def downgrade() -> None:
     op.drop_table("order_lines")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_queued_on")
-        batch_op.drop_index("ix_messages_dispatch")
         batch_op.drop_index("ix_messages_customer")
+        batch_op.drop_index("ix_messages_claim")
         batch_op.drop_index("ix_messages_budget")
 
     op.drop_table("messages")
@@ -931,6 +953,10 @@ def downgrade() -> None:
     op.drop_table("campaigns")
     op.drop_table("prediction_models")
     op.drop_table("job_runs")
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_messages_pending")
+
+    op.drop_table("inbound_messages")
     op.drop_table("coupon_rules")
     op.drop_table("config_entries")
     op.drop_table("categories")

@@ -70,6 +70,7 @@ async def test_launch_once_with_holdout_coupons_and_messages(session: AsyncSessi
     assert out["campaigns_launched"] == 1
     campaign = await _campaign(session, APRIL)
     assert campaign.status == "launched" and campaign.launched_at == _clock()
+    assert campaign.launched_on == date(2026, 4, 1)
 
     members = (
         await session.scalars(
