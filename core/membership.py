@@ -105,6 +105,7 @@ class Upgrade:
     to_tier: str
     order_count: int
     total_spend: Decimal
+    last_order_date: date
 
 
 async def find_upgrades(session: AsyncSession, as_of: date, cfg: MembershipConfig) -> list[Upgrade]:
@@ -120,6 +121,7 @@ async def find_upgrades(session: AsyncSession, as_of: date, cfg: MembershipConfi
             Order.customer_id.label("customer_id"),
             func.count().label("n"),
             func.coalesce(func.sum(Order.total), 0).label("spend"),
+            func.max(Order.order_date).label("last_order_date"),
         )
         .where(
             Order.status.in_(COUNTED_STATUSES),
@@ -137,16 +139,17 @@ async def find_upgrades(session: AsyncSession, as_of: date, cfg: MembershipConfi
             Customer.tier,
             totals.c.n,
             totals.c.spend,
+            totals.c.last_order_date,
         )
         .join(totals, totals.c.customer_id == Customer.id)
         .order_by(Customer.id)
     )
     found = []
-    for cid, name, level, tier, n, spend in rows.all():
+    for cid, name, level, tier, n, spend, last in rows.all():
         spend = Decimal(str(spend)).quantize(Decimal("0.01"))
         target = upgrade_target(tier, int(n), spend, tiers)
         if target is not None:
-            found.append(Upgrade(cid, name, level, tier, target, int(n), spend))
+            found.append(Upgrade(cid, name, level, tier, target, int(n), spend, last))
     return found
 
 
@@ -167,7 +170,9 @@ async def apply_upgrades(
 ) -> dict[str, int]:
     """Raise tiers and write each upgrade's event, engagement, message and tasks (once each)."""
     if not upgrades:
-        return {"upgrades": 0, "upgrade_messages": 0, "card_tasks": 0}
+        return {"upgrades": 0, "upgrades_from_history": 0, "upgrade_messages": 0, "card_tasks": 0}
+    recent = as_of - timedelta(days=cfg.membership.announce_within_days)
+    announced = {u.customer_id for u in upgrades if u.last_order_date >= recent}
     by_code: dict[str, TierDef] = {t.code: t for t in cfg.membership.tiers}
     customers = table_of(Customer)
     await session.execute(
@@ -189,7 +194,8 @@ async def apply_upgrades(
                 "from_tier": u.from_tier,
                 "to_tier": u.to_tier,
                 "event_date": as_of,
-                "reason": f"{u.order_count} orders, spend {u.total_spend}",
+                "reason": f"{u.order_count} orders, spend {u.total_spend}"
+                + ("" if u.customer_id in announced else " (from history, not announced)"),
             }
             for u in fresh
         ],
@@ -231,14 +237,15 @@ async def apply_upgrades(
                 "benefits_en": t.benefits_en,
             },
         }
-        tasks.append(
-            NewTask(
-                dedupe_key=f"membership_upgrade:{u.customer_id}:{u.to_tier}",
-                type="membership_upgrade",
-                script_key="script_membership_upgrade",
-                **common,
+        if u.customer_id in announced:
+            tasks.append(
+                NewTask(
+                    dedupe_key=f"membership_upgrade:{u.customer_id}:{u.to_tier}",
+                    type="membership_upgrade",
+                    script_key="script_membership_upgrade",
+                    **common,
+                )
             )
-        )
         if t.card:
             tasks.append(
                 NewTask(
@@ -266,12 +273,14 @@ async def apply_upgrades(
                 task_id=task_ids.get(f"membership_upgrade:{u.customer_id}:{u.to_tier}"),
             )
             for u in upgrades
+            if u.customer_id in announced
         ],
         as_of,
         cfg.messaging,
     )
     return {
         "upgrades": len(fresh),
+        "upgrades_from_history": sum(1 for u in fresh if u.customer_id not in announced),
         "upgrade_messages": queued.queued,
         "card_tasks": sum(1 for t in tasks if t.type == "card_generation"),
     }

@@ -119,6 +119,9 @@ class CrossSellConfig(Section):
     rules: list[CrossSellRuleDef]
     recent_purchase_days: int = Field(default=30, gt=0)  # never offer what was bought this recently
     max_per_customer_per_day: int = Field(default=1, ge=1)
+    # a trigger order is offered only while its window has just opened: days since it within
+    # [min_days_passed, min(max_days_passed, min_days_passed + grace_days)]
+    grace_days: int = Field(default=3, ge=0)
 
 
 # --- membership ---------------------------------------------------------------------------
@@ -142,6 +145,9 @@ class MembershipConfig(Section):
     tiers: list[TierDef]
     # orders dated more than this many days before the run earn no cashback (late imports)
     cashback_lookback_days: int = Field(default=60, gt=0)
+    # an upgrade is announced (message + call) only when the order that earned it is this recent;
+    # older qualifiers (a first run over years of history) get their tier quietly
+    announce_within_days: int = Field(default=14, gt=0)
 
     @field_validator("tiers")
     @classmethod
@@ -180,6 +186,9 @@ class CouponsConfig(Section):
     referral_reward_amount: Decimal = Decimal(100)  # wallet credit to the referrer
     # welcome/repeat/referral and redemptions look at orders dated within this many days
     lookback_days: int = Field(default=14, gt=0)
+    # a win-back stage fires when a customer crosses its threshold: silent days within
+    # [threshold, threshold + grace) (a late import or a longer outage still gets it once)
+    winback_grace_days: int = Field(default=7, gt=0)
 
 
 # --- campaigns ----------------------------------------------------------------------------

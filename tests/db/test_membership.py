@@ -207,3 +207,29 @@ async def test_leap_day_birthday_kept_on_28_february(session: AsyncSession) -> N
     await session.commit()
     out = await membership_step(session, date(2027, 2, 28), cfg)
     assert out["birthday_coupons"] == 1
+
+
+async def test_old_qualifiers_get_their_tier_quietly(session: AsyncSession) -> None:
+    """A first run over history: a tier earned by orders weeks ago is set, not announced."""
+    cfg = await _config(session)
+    old = await make_customer(session)
+    for day in (1, 5, 9):
+        await make_order(session, old, date(2026, 1, day), [], total=Decimal(900))
+    fresh = await make_customer(session)
+    for day in (1, 5, 9):
+        await make_order(session, fresh, date(2026, 3, day), [], total=Decimal(900))
+    await session.commit()
+
+    out = await membership_step(session, AS_OF, cfg)
+    await session.commit()
+    assert (out["upgrades"], out["upgrades_from_history"], out["upgrade_messages"]) == (2, 1, 1)
+    await session.refresh(old)
+    assert old.tier == "silver"
+    event = await session.scalar(
+        select(MembershipEvent).where(MembershipEvent.customer_id == old.id)
+    )
+    assert event is not None and event.reason.endswith("(from history, not announced)")
+    assert await _count(session, Message, Message.customer_id == old.id) == 0
+    assert await _count(session, Task, Task.customer_id == old.id) == 0
+    assert await _count(session, Message, Message.customer_id == fresh.id) == 1
+    assert await _count(session, Task, Task.customer_id == fresh.id) == 1
