@@ -30,6 +30,7 @@ from core.db import SessionFactory, unit_of_work
 from handlers.telegram import bot_commands, register
 from handlers.telegram.services import KEY as SERVICES_KEY
 from handlers.telegram.services import BotServices, install
+from handlers.whatsapp import TWILIO_WEBHOOKS
 
 # Opt in to PTB 23's behaviour now: time periods (RetryAfter.retry_after…) are timedeltas, and
 # PTB stops warning about the int form on every flood-control error.
@@ -137,6 +138,7 @@ async def _start_dispatcher(rt: Runtime) -> Any:
         return None
     dispatcher = service.build_dispatcher(rt.settings, rt.sessions)
     await dispatcher.start()
+    rt.web_app[TWILIO_WEBHOOKS].connect_dispatcher(dispatcher.wake)  # replies go at once
     rt.started.append("dispatcher")
     return dispatcher
 

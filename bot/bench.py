@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import os
 import random
 import resource
 import sys
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.migrate import upgrade
-from core.db import make_engine, make_session_factory
+from core.db import make_engine, make_session_factory, write_unit_of_work
 from core.digits import BANGLA_DIGITS
 from core.ingest import ImportReport, import_customers, import_orders, import_products
 
@@ -134,9 +135,15 @@ def write_shop(directory: Path, lines: int, seed: int = 7) -> tuple[Path, Path, 
     return products, customers, orders
 
 
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU time used so far by this process (all threads), or by its ended child processes."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory so far of this process, or of the largest ended child, in MB."""
+    peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
@@ -152,7 +159,7 @@ async def bench_import(options: BenchOptions) -> list[str]:
         try:
             await upgrade(engine)
             sessions = make_session_factory(engine)
-            reports: list[tuple[ImportReport, float]] = []
+            reports: list[tuple[ImportReport, float, float, float]] = []
             for path, importer in (
                 (products, import_products),
                 (customers, import_customers),
@@ -160,20 +167,34 @@ async def bench_import(options: BenchOptions) -> list[str]:
             ):
                 size = path.stat().st_size
                 on_progress = options.progress(path.name, size) if options.progress else None
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), cpu_seconds()
+                worker_cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
                 with path.open("rb") as stream:
-                    async with sessions() as session, session.begin():
+                    async with write_unit_of_work(sessions) as session:
                         report = await importer(session, stream, path.name, on_progress=on_progress)
-                reports.append((report, time.perf_counter() - began))
+                worker_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - worker_cpu
+                reports.append(
+                    (report, time.perf_counter() - began, cpu_seconds() - cpu, worker_cpu)
+                )
         finally:
             await engine.dispose()
     out = [f"generated {options.lines:,} order lines in {generated:.1f} s", f"database: {url}"]
-    for report, seconds in reports:
+    for report, seconds, cpu, worker_cpu in reports:
         rows = report.accepted + len(report.rejected)
-        out.append(f"{report.summary()} in {seconds:.2f} s ({rows / seconds:,.0f} rows/s)")
-    orders_report, seconds = reports[-1]
-    out.append(f"orders import: {orders_report.accepted / seconds:,.0f} order lines/s")
-    out.append(f"peak RSS: {peak_rss_mb():,.0f} MB")
+        parser = f" + {worker_cpu:.2f} s in the parser process" if worker_cpu else ""
+        out.append(
+            f"{report.summary()} in {seconds:.2f} s, {cpu:.2f} s CPU{parser} "
+            f"({rows / seconds:,.0f} rows/s)"
+        )
+    orders_report, seconds, cpu, worker_cpu = reports[-1]
+    out.append(
+        f"orders import: {orders_report.accepted / seconds:,.0f} order lines/s; "
+        f"{orders_report.accepted / max(cpu, worker_cpu):,.0f}/s on two idle cores "
+        f"(lines / the busier process's CPU seconds); the machine's load: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    main, worker = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
+    out.append(f"peak RSS: {main:,.0f} MB, parser process {worker:,.0f} MB")
     return out
 
 

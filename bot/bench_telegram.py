@@ -3,13 +3,17 @@
 A fresh database gets 1M customers, 50,000 open tasks (bulk-inserted) and 50 agents; then the
 real PTB Application with our handlers processes updates from all 50 agents at once. Telegram
 itself is replaced by an in-memory `BaseRequest` (no network), so the figures are our server
-time: the handler, its database work and rendering, measured around `process_update`.
+time: the handler, its database work and rendering, measured around `process_update`. Three
+runs: 50 agents with 1–3 s between each one's taps (the goal: p95 ≤ 50 ms), one agent alone
+(the cost of one update, with the process's CPU time per update), and all 50 at the same
+instant. The machine's load average is printed too: the figures depend on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import tempfile
@@ -351,32 +355,44 @@ async def bench_telegram(options: BenchOptions) -> list[str]:
                 .defaults(Defaults(tzinfo=SHOP_TZ))
                 .build()
             )
-            install(
-                application,
-                BotServices(sessions=sessions, serialize_writes=url.startswith("sqlite")),
-            )
+            svc = BotServices(sessions=sessions, serialize_writes=url.startswith("sqlite"))
+            install(application, svc)
             register(application)
             users = [10_000 + i for i in range(len(agent_ids))]
+            load_before = os.getloadavg()
             async with application:
                 await drive(application, fake, users[:2], 2)  # warm-up: caches, config, pools
+                before = (
+                    (svc.committer.batches, svc.committer.committed) if svc.committer else (0, 0)
+                )
                 began = time.perf_counter()
                 working = await drive(application, fake, users, taps, think=THINK)
                 wall = time.perf_counter() - began
-                alone = await drive(application, fake, users[:1], taps)
+                after = (
+                    (svc.committer.batches, svc.committer.committed) if svc.committer else (0, 0)
+                )
+                batches, written = after[0] - before[0], after[1] - before[1]
+                cpu = time.process_time()
+                alone = await drive(application, fake, users[:1], taps * 3)
+                cpu_each = (time.process_time() - cpu) / sum(len(v) for v in alone.values())
                 burst = await drive(application, fake, users, 1)
+            load_after = os.getloadavg()
         finally:
             await engine.dispose()
-    out = [
+    grouped = f" · {written:,} outcomes in {batches:,} commits" if batches else ""
+    return [
+        f"machine: {os.cpu_count()} CPUs · load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after (1 min)",
         f"database: {url.split('///')[0]} · {customers:,} customers, {tasks:,} open tasks, "
         f"{agents} agents · seeded in {seeded:.0f} s",
-        f"{agents} agents working at once ({THINK[0]:g}–{THINK[1]:g} s between taps, {wall:.0f} s):",
+        f"{agents} agents working at once ({THINK[0]:g}–{THINK[1]:g} s between taps, "
+        f"{wall:.0f} s{grouped}):",
         *(_line(kind, values) for kind, values in working.items()),
-        "one agent alone (no queueing: the cost of one update):",
+        f"one agent alone (no queueing: the cost of one update, {cpu_each * 1000:.1f} ms CPU):",
         *(_line(kind, values) for kind, values in alone.items()),
         f"burst: all {agents} agents send /today and tap in the same instant:",
         *(_line(kind, values) for kind, values in burst.items()),
     ]
-    return out
 
 
 if __name__ == "__main__":

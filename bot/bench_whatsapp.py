@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select
 from bot.migrate import upgrade
 from core.clock import SHOP_TZ
 from core.db import SessionFactory, make_engine, make_session_factory, unit_of_work
-from core.models import Customer, Message
+from core.models import Customer, Engagement, Message
 from core.shopconfig import load_config_dir
 from core.shopconfig.loader import store_applied_config
 from handlers.whatsapp import setup_twilio_webhooks
@@ -120,7 +120,7 @@ async def bench_dispatcher(n: int, workdir: Path, latency: float = 0.1) -> list[
             clock=clock,
             batch_size=256,
         )
-        samples: list[tuple[int, float]] = []
+        samples: list[tuple[int, float, int]] = []
         started = time.perf_counter()
         await dispatcher.start()
         sent = 0
@@ -130,7 +130,7 @@ async def bench_dispatcher(n: int, workdir: Path, latency: float = 0.1) -> list[
                 sent = int(
                     await session.scalar(select(func.count()).where(Message.status == "sent")) or 0
                 )
-            samples.append((sent, rss_mb()))
+            samples.append((sent, rss_mb(), sys.getallocatedblocks()))
             if time.perf_counter() - started > 3600:
                 break
         elapsed = time.perf_counter() - started
@@ -140,7 +140,7 @@ async def bench_dispatcher(n: int, workdir: Path, latency: float = 0.1) -> list[
     finally:
         await engine.dispose()
         proc.terminate()
-    steady = [mb for done, mb in samples if done >= n * 0.1]
+    steady = [mb for done, mb, _ in samples if done >= n * 0.1]
     out.append(
         f"dispatcher: {sent:,} messages in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s "
         f"(fake Twilio latency {latency * 1000:.0f} ms, rate limit 1000/s, concurrency 128)"
@@ -150,10 +150,13 @@ async def bench_dispatcher(n: int, workdir: Path, latency: float = 0.1) -> list[
         f"{stats['duplicates']} duplicates, violations {stats['violations']}"
     )
     if steady:
-        out.append(
-            f"RSS after 10% sent {steady[0]:.0f} MB, at the end {steady[-1]:.0f} MB, "
-            f"max {max(steady):.0f} MB"
-        )
+        marks, heap = [], []
+        for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+            _, mb, blocks = next((s for s in samples if s[0] >= n * share), samples[-1])
+            marks.append(f"{share:.0%} {mb:.0f} MB")
+            heap.append(f"{blocks / 1000:,.0f}k")
+        out.append(f"RSS when sent: {', '.join(marks)}; max {max(steady):.0f} MB")
+        out.append(f"Python heap (allocated blocks) at the same points: {', '.join(heap)}")
     return out
 
 
@@ -165,7 +168,7 @@ async def bench_inbound(n: int, workdir: Path, clients: int = 16) -> list[str]:
     clock = daytime_clock()
     await _prepare(sessions, 0, clock, rate=80, concurrency=20)
     app = web.Application()
-    setup_twilio_webhooks(
+    hooks = setup_twilio_webhooks(
         app,
         sessions,
         auth_token=AUTH_TOKEN,
@@ -210,13 +213,23 @@ async def bench_inbound(n: int, workdir: Path, clients: int = 16) -> list[str]:
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(client(http) for _ in range(clients)))
     elapsed = time.perf_counter() - started
+    backlog = n - hooks.inbox.processed
+    await hooks.inbox.process_pending()  # the worker goes on; wait for it to finish
+    processed_in = time.perf_counter() - started
+    batches = hooks.inbox.writer.batches
+    async with sessions() as session:
+        engagements = int(await session.scalar(select(func.count()).select_from(Engagement)) or 0)
     await runner.cleanup()
     await engine.dispose()
     latencies.sort()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     return [
         f"inbound webhook: {n:,} requests in {elapsed:.1f} s = {n / elapsed:,.0f} requests/s, "
-        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms ({clients} concurrent clients, SQLite)"
+        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms "
+        f"({clients} concurrent clients, SQLite, {batches:,} group commits)",
+        f"inbox worker: {engagements:,} processed in {processed_in:.1f} s = "
+        f"{engagements / processed_in:,.0f} messages/s ({backlog:,} still queued when the last "
+        "request was answered)",
     ]
 
 

@@ -12,22 +12,44 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    Numeric,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateIndex, DropIndex
+
+from core.db import UTCDateTime
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql": the database the session is bound to."""
+    return session.get_bind().dialect.name
 
 
 def insert_ignore(session: AsyncSession, table: Table, *conflict_columns: str) -> Any:
     """INSERT … ON CONFLICT (columns) DO NOTHING for the session's database."""
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    module = postgresql if dialect_name(session) == "postgresql" else sqlite
     return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 def among(session: AsyncSession, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
     """`column IN (values)` with the values sent as one parameter, however many there are."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == func.any(array)  # type: ignore[no-any-return]
     listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
@@ -37,7 +59,7 @@ def among(session: AsyncSession, column: Any, values: Collection[Any]) -> Column
 @asynccontextmanager
 async def large_cache(session: AsyncSession, mebibytes: int = 128) -> AsyncIterator[None]:
     """On SQLite, a larger page cache for the block (bulk index inserts stay in memory)."""
-    if session.bind.dialect.name != "sqlite":
+    if dialect_name(session) != "sqlite":
         yield
         return
     before = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
@@ -48,6 +70,34 @@ async def large_cache(session: AsyncSession, mebibytes: int = 128) -> AsyncItera
         await session.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
+@asynccontextmanager
+async def indexes_rebuilt_after(
+    session: AsyncSession, tables: Sequence[Table], *, when: bool = True
+) -> AsyncIterator[None]:
+    """On SQLite, the tables' non-unique indexes dropped for the block and rebuilt at its end.
+
+    For a bulk load into a table that is small next to the load: one sorted build of each
+    index costs less than keeping it up to date row by row. Unique indexes stay (they enforce
+    the data's identity). Within the caller's transaction: readers never see the tables without
+    their indexes, and a rollback restores them. Not on PostgreSQL, where dropping an index
+    locks the table against readers until the transaction ends.
+    """
+    indexes = [
+        index for table in tables for index in sorted(table.indexes, key=lambda i: str(i.name))
+        if not index.unique
+    ]  # fmt: skip
+    if not when or not indexes or dialect_name(session) != "sqlite":
+        yield
+        return
+    for index in indexes:
+        await session.execute(DropIndex(index))
+    try:
+        yield
+    finally:
+        for index in indexes:
+            await session.execute(CreateIndex(index))
+
+
 class DriverValues:
     """Python values as the database driver takes them, for `bulk_insert`.
 
@@ -56,8 +106,13 @@ class DriverValues:
     microseconds for a UTCDateTime (the format SQLAlchemy reads back).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.native = session.bind.dialect.name == "postgresql"
+    def __init__(self, native: bool) -> None:
+        self.native = native  # the driver takes Python's values (asyncpg)
+
+    @classmethod
+    def of(cls, session: AsyncSession) -> DriverValues:
+        """The conversions for the database the session is bound to."""
+        return cls(dialect_name(session) == "postgresql")
 
     def decimal(self, value: Decimal | None) -> Any:
         if value is None or self.native:
@@ -78,16 +133,73 @@ class DriverValues:
 
 
 async def bulk_insert(
-    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    skip_conflicts_on: str | None = None,
 ) -> None:
     """INSERT many rows through the driver's executemany, skipping per-value type processing.
 
     The fast path for imports: a plain SQLAlchemy executemany spends most of its time in
     per-value bind processors, so callers pass values already converted with `DriverValues`.
+    With `skip_conflicts_on`, a row that collides on that unique column is left out.
     """
     if not rows:
         return
-    dialect = session.bind.dialect
-    sql = str(insert(table).compile(dialect=dialect, column_keys=list(columns)))
+    dialect = session.get_bind().dialect
+    statement = (
+        insert_ignore(session, table, skip_conflicts_on) if skip_conflicts_on else insert(table)
+    )
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    # the statement lists columns in table order (plus any with a Python-side default): put
+    # each row's values in the order of its placeholders, and refuse to leave one unbound
+    order = list(compiled.positiontup or ())
+    if sorted(order) != sorted(columns):
+        missing = sorted(set(order) - set(columns))
+        raise ValueError(f"bulk insert into {table.name}: no values for {', '.join(missing)}")
+    if order != list(columns):
+        pick = itemgetter(*(list(columns).index(name) for name in order))
+        rows = [pick(row) for row in rows]
     connection = await session.connection()
-    await connection.exec_driver_sql(sql, rows)
+    await connection.exec_driver_sql(str(compiled), rows)
+
+
+async def insert_dicts(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    skip_conflicts_on: str | None = None,
+) -> None:
+    """`bulk_insert` of rows given as dicts (same keys), filling the columns' scalar defaults."""
+    if not rows:
+        return
+    given = list(rows[0])
+    defaults = {
+        c.name: cast(Any, c.default).arg
+        for c in table.columns
+        if c.name not in given and c.default is not None and c.default.is_scalar
+    }
+    columns = given + list(defaults)
+    dv = DriverValues.of(session)
+    convert = [_converter(dv, table.columns[name].type) for name in columns]
+    fixed = tuple(defaults.values())
+    tuples = []
+    for row in rows:
+        values = tuple(row[name] for name in given) + fixed
+        tuples.append(tuple(v if f is None else f(v) for f, v in zip(convert, values, strict=True)))
+    await bulk_insert(session, table, columns, tuples, skip_conflicts_on=skip_conflicts_on)
+
+
+def _converter(dv: DriverValues, column_type: Any) -> Any:
+    if isinstance(column_type, UTCDateTime):
+        return dv.instant
+    if isinstance(column_type, Date):
+        return dv.day
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        return dv.decimal
+    if isinstance(column_type, DateTime | JSON):
+        raise TypeError(f"insert_dicts does not convert {column_type!r}")
+    return None

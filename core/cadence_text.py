@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,13 @@ UNIT_BN = {"g": "গ্রাম", "kg": "কেজি", "ml": "মিলি", "
 UNIT_EN = {"g": "g", "kg": "kg", "ml": "ml", "l": "l", "pcs": "pcs"}
 # A base quantity this large reads better in the bigger unit (5000 g → 5 kg).
 _BIGGER = {"g": "kg", "ml": "l"}
+# A pack size at the end of a product name: "Miniket rice 5 kg", "মিনিকেট চাল ৫ কেজি", "Eggs 12 pcs".
+_PACK_SUFFIX = re.compile(
+    r"[\s,(-]*[0-9০-৯]+(?:[.,][0-9০-৯]+)?\s*"
+    r"(?:kg|g|gm|gram|grams|l|ltr|litre|liter|ml|pcs|pc|piece|pieces"
+    r"|কেজি|গ্রাম|লিটার|মিলি|টি|পিস)\.?\)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def _number(value: Decimal) -> str:
@@ -38,6 +46,13 @@ def quantity_text(base_quantity: Decimal | float | int, base_unit: str, lang: st
         sep = "" if unit == "pcs" else " "
         return f"{bangla_digits(number)}{sep}{UNIT_BN[unit]}"
     return f"{number} {UNIT_EN[unit]}"
+
+
+def product_text(name: str) -> str:
+    """A product name without its pack size, for a sentence that states the quantity bought:
+    "Miniket rice 5 kg" → "Miniket rice" (so a reason reads "Miniket rice 10 kg", not "… 5 kg 10 kg")."""
+    bare = _PACK_SUFFIX.sub("", name).strip()
+    return bare or name
 
 
 def day_text(day: date, lang: str) -> str:

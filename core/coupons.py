@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bulk import among
 from core.errors import Conflict, NotFound
 from core.models import Coupon, CouponRule
 from core.sqlbulk import insert_ignore
@@ -72,14 +73,13 @@ async def issue_coupons(
         # any conflict is ignored: a dedupe_key issued before, or a random code already taken
         await insert_ignore(session, Coupon, pending, None)
         keys = [r["dedupe_key"] for r in pending]
-        for start in range(0, len(keys), 500):
-            result = await session.execute(
-                select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
-                    Coupon.dedupe_key.in_(keys[start : start + 500])
-                )
+        result = await session.execute(
+            select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
+                among(session, Coupon.dedupe_key, keys)
             )
-            for key, code, until in result.all():
-                issued[key] = IssuedCoupon(code, until, pct, amount)
+        )
+        for key, code, until in result.all():
+            issued[key] = IssuedCoupon(code, until, pct, amount)
         # a row that did not land lost its code to another coupon: draw again
         pending = [
             {**r, "code": new_code(rule.code_prefix)}

@@ -1,7 +1,11 @@
 """Cross-sell: IF a customer bought the trigger THEN, min..max days later, offer the recommendation.
 
+A trigger order is offered while its window has just opened: days since the order within
+[min_days_passed, min(max_days_passed, min_days_passed + crosssell.grace_days)], so the first run
+on an old shop (or a day after an outage) does not offer every trigger of the last weeks, while a
+late ERP import or a lower-priority rule that lost a day to the one-a-day limit still goes out.
 One statement joins every active rule to the counted orders whose lines match its trigger
-(product or category) within its day window and minimum order value, and drops customers who
+(product or category) within that window and minimum order value, and drops customers who
 bought the recommendation within `crosssell.recent_purchase_days`. In Python: the latest trigger
 order per (rule, customer), no rule offered to the same customer again within its window, and
 at most `max_per_customer_per_day` offers per customer (highest priority first). Offers are
@@ -35,7 +39,7 @@ from core.models import (
 from core.models.orders import COUNTED_STATUSES
 from core.outbox import OutgoingMessage, queue_messages
 from core.reminder_plan import Names
-from core.reminders import days_since
+from core.reminder_query import days_since
 from core.shopconfig.loader import ShopConfig
 
 
@@ -102,6 +106,11 @@ def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig) -> Any:
     rp = aliased(Product)
     rc = aliased(Category)
     elapsed = days_since(session, as_of, Order.order_date)
+    grace = cfg.crosssell.grace_days
+    last_day = case(
+        (r.max_days_passed < r.min_days_passed + grace, r.max_days_passed),
+        else_=r.min_days_passed + grace,
+    )
     o2, l2, p2 = aliased(Order), aliased(OrderLine), aliased(Product)
     recent = (
         select(l2.id)
@@ -160,7 +169,7 @@ def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig) -> Any:
             Order.order_date > as_of - timedelta(days=cfg_max_days(cfg) + 1),
             Order.order_date <= as_of,
             elapsed >= r.min_days_passed,
-            elapsed <= r.max_days_passed,
+            elapsed <= last_day,
             Order.total >= r.min_order_value,
             Customer.opted_out_at.is_(None),
             Customer.phone_valid.is_(True),
@@ -174,8 +183,11 @@ def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig) -> Any:
 
 
 def cfg_max_days(cfg: ShopConfig) -> int:
-    """The longest trigger window of any rule (bounds the scan of orders)."""
-    return max((r.max_days_passed for r in cfg.crosssell.rules), default=0)
+    """The last day any rule still offers a trigger (bounds the scan of orders)."""
+    grace = cfg.crosssell.grace_days
+    return max(
+        (min(r.max_days_passed, r.min_days_passed + grace) for r in cfg.crosssell.rules), default=0
+    )
 
 
 async def _offered(session: AsyncSession, as_of: date, days: int) -> dict[tuple[str, int], date]:

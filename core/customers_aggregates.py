@@ -7,22 +7,24 @@ the importers call after each batch, and what any writer of orders (the demo gen
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import Float, and_, case, cast, exists, func, select, update
+from sqlalchemy import Float, Table, and_, case, exists, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bulk import among
+from core.bulk import among, dialect_name
 from core.models.customers import Customer
 from core.models.orders import COUNTED_STATUSES, Order
 
-_customers = Customer.__table__
-_orders = Order.__table__
+_customers = cast(Table, Customer.__table__)
+_orders = cast(Table, Order.__table__)
 
 
 def _day_span(session: AsyncSession, first: object, last: object) -> object:
     """Days from the first to the last order date, as a float, in the session's SQL dialect."""
-    if session.bind.dialect.name == "postgresql":
-        return cast(last - first, Float)  # type: ignore[operator]
+    if dialect_name(session) == "postgresql":
+        return sql_cast(last - first, Float)  # type: ignore[operator]
     return func.julianday(last) - func.julianday(first)
 
 

@@ -43,6 +43,9 @@ STEPS = (
     "assignment",
 )
 DAY_DONE = "daily"
+STEP_WORK_MEM = "128MB"  # PostgreSQL: memory per sort / hash of a step's statements
+STALE_STATS_SHARE = 0.2  # PostgreSQL: re-analyze a table when this share of it changed …
+STALE_STATS_MIN_ROWS = 10_000  # … and at least this many rows
 # step → (module, function); imported when the step runs, so a missing module is reported
 _TARGETS = {
     "segments": ("core.customers.segments", "refresh_segments"),
@@ -72,6 +75,7 @@ class StepResult:
 class CadenceReport:
     as_of: date
     steps: list[StepResult] = field(default_factory=list)
+    analyzed: list[str] = field(default_factory=list)  # PostgreSQL tables re-analyzed first
 
     def status(self) -> dict[str, str]:
         """step → status."""
@@ -81,6 +85,7 @@ class CadenceReport:
         """JSON-ready form."""
         return {
             "as_of": self.as_of.isoformat(),
+            "analyzed": self.analyzed,
             "steps": [
                 {
                     "name": s.name,
@@ -145,7 +150,41 @@ async def _take_lock(session: AsyncSession, job: str) -> bool:
     got = await session.scalar(
         text("SELECT pg_try_advisory_xact_lock(hashtextextended(:job, 0))"), {"job": job}
     )
+    if got:
+        # the steps sort and hash whole tables: keep that in memory (the default 4 MB spills
+        # a 2M-line window sort to disk); SET LOCAL ends with the step's transaction
+        await session.execute(text(f"SET LOCAL work_mem = '{STEP_WORK_MEM}'"))
     return bool(got)
+
+
+async def refresh_planner_stats(
+    sessions: SessionFactory,
+    *,
+    min_rows: int = STALE_STATS_MIN_ROWS,
+    share: float = STALE_STATS_SHARE,
+) -> list[str]:
+    """PostgreSQL: ANALYZE the tables changed by more than `STALE_STATS_SHARE` since their last
+    analyze (a bulk import the autovacuum has not caught up with makes the planner pick nested
+    loops over millions of rows); the analyzed tables, none on SQLite."""
+    async with sessions() as session, session.begin():
+        if not is_postgres(session):
+            return []
+        stale = list(
+            (
+                await session.scalars(
+                    text(
+                        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                        " AND n_mod_since_analyze >= :floor"
+                        " AND n_mod_since_analyze > :share * GREATEST(n_live_tup, 1)"
+                        " ORDER BY relname"
+                    ),
+                    {"floor": min_rows, "share": share},
+                )
+            ).all()
+        )
+        if stale:
+            await session.execute(text("ANALYZE " + ", ".join(f'"{t}"' for t in stale)))
+    return stale
 
 
 async def run_step(
@@ -213,6 +252,8 @@ async def run_cadence(
         if fn is None:
             report.steps.append(StepResult(name, "unavailable"))
             continue
+        # a step may have changed a table a lot (membership's messages on a first run)
+        report.analyzed.extend(await refresh_planner_stats(sessions))
         report.steps.append(await run_step(sessions, as_of, name, fn, fail_at=fail_at, clock=clock))
     await _mark_day(sessions, as_of, [f"daily:{n}" for n in planned if resolve_step(n, cfg)], clock)
     return report

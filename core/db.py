@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core import sqlite_driver
 from core.clock import system_clock
 
 NAMING_CONVENTION = {
@@ -95,6 +96,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        if engine.dialect.driver == "aiosqlite":
+            sqlite_driver.install(engine)  # one thread hop per statement instead of four
     return engine
 
 

@@ -30,9 +30,16 @@ YES_WORDS = frozenset(
         "ji", "jee", "jii", "thik", "dao", "din",
     }
 )  # fmt: skip
-YES_PHRASES = ("ঠিক আছে", "আবার দিন", "আবার পাঠান", "thik ache", "abar din", "abar den")
+YES_PHRASES: tuple[str, ...] = (
+    "ঠিক আছে",
+    "আবার দিন",
+    "আবার পাঠান",
+    "thik ache",
+    "abar din",
+    "abar den",
+)
 NO_WORDS = frozenset({"না", "নাহ", "no", "n", "nope", "nah", "na"})
-NO_PHRASES = ("লাগবে না", "দরকার নেই", "চাই না", "lagbe na", "not now", "no thanks")
+NO_PHRASES: tuple[str, ...] = ("লাগবে না", "দরকার নেই", "চাই না", "lagbe na", "not now", "no thanks")
 
 NUMBER_WORDS: dict[str, int] = {
     # Bangla

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bulk import among
 from core.models import Customer, Message
 from core.shopconfig.schema import MessagingConfig
 from core.sqlbulk import insert_ignore
@@ -70,6 +71,8 @@ def first_day_with_room(
 ) -> date:
     """The first day ≥ wanted where one more message keeps every day and 7-day window in budget."""
     day = wanted
+    if per_day[day] < per_day_cap and sum(per_day.values()) < per_week_cap:
+        return day  # fast path: even all of the customer's counted messages fit in one week
     for _ in range(366):
         if per_day[day] < per_day_cap and all(
             sum(per_day[start + timedelta(days=i)] for i in range(7)) < per_week_cap
@@ -84,20 +87,18 @@ async def _budget_counts(
     session: AsyncSession, customer_ids: list[int], since: date
 ) -> dict[int, Counter[date]]:
     counts: dict[int, Counter[date]] = defaultdict(Counter)
-    for start in range(0, len(customer_ids), 1000):
-        chunk = customer_ids[start : start + 1000]
-        result = await session.execute(
-            select(Message.customer_id, Message.send_on, func.count())
-            .where(
-                Message.customer_id.in_(chunk),
-                Message.purpose == "marketing",
-                Message.send_on >= since,
-                Message.status.in_(BUDGET_STATUSES),
-            )
-            .group_by(Message.customer_id, Message.send_on)
+    result = await session.execute(
+        select(Message.customer_id, Message.send_on, func.count())
+        .where(
+            among(session, Message.customer_id, customer_ids),
+            Message.purpose == "marketing",
+            Message.send_on >= since,
+            Message.status.in_(BUDGET_STATUSES),
         )
-        for cid, day, n in result.all():
-            counts[cid][day] += n
+        .group_by(Message.customer_id, Message.send_on)
+    )
+    for cid, day, n in result.all():
+        counts[cid][day] += n
     return counts
 
 
@@ -112,24 +113,26 @@ async def queue_messages(
     if not messages:
         return result
     ids = sorted({m.customer_id for m in messages})
-    customers: dict[int, Customer] = {}
-    for start in range(0, len(ids), 1000):
-        rows = await session.scalars(
-            select(Customer).where(Customer.id.in_(ids[start : start + 1000]))
-        )
-        customers.update({c.id: c for c in rows})
-    existing: set[str] = set()
+    # only the columns the checks read (no ORM objects: a batch may hold 100,000 customers)
+    found = await session.execute(
+        select(
+            Customer.id,
+            Customer.phone_valid,
+            Customer.whatsapp_status,
+            Customer.opted_out_at,
+            Customer.marketing_consent,
+            Customer.language,
+        ).where(among(session, Customer.id, ids))
+    )
+    customers: dict[int, Any] = {c.id: c for c in found.all()}
     keys = [m.dedupe_key for m in messages]
-    for start in range(0, len(keys), 500):
-        existing.update(
-            (
-                await session.scalars(
-                    select(Message.dedupe_key).where(
-                        Message.dedupe_key.in_(keys[start : start + 500])
-                    )
-                )
-            ).all()
-        )
+    existing: set[str] = set(
+        (
+            await session.scalars(
+                select(Message.dedupe_key).where(among(session, Message.dedupe_key, keys))
+            )
+        ).all()
+    )
     budgets = await _budget_counts(session, ids, as_of - timedelta(days=6))
     rows: list[dict[str, Any]] = []
     for m in messages:

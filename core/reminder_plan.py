@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.cadence_text import day_text, join_names, quantity_text
+from core.cadence_text import day_text, join_names, product_text, quantity_text
 from core.channels import ChannelPlan
 from core.consumption import CONFIDENCE_TEXT, group_basket, run_out_date
 from core.outbox import OutgoingMessage
@@ -129,7 +129,7 @@ def item_reason(item: DueItem, kind: str, cfg: ShopConfig, lang: str) -> str:
     template = cfg.templates.get("reason_late_touch" if kind == "late" else "reason_reminder")
     product = (item.name_bn or item.name) if lang == "bn" else item.name
     variables = {
-        "product": product,
+        "product": product_text(product),
         "quantity": quantity_text(item.base_quantity, item.base_unit, lang),
         "bought": day_text(item.purchase_date, lang),
         "run_out": day_text(item.run_out, lang),

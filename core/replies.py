@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import local_date
 from core.consent import record_opt_in, record_opt_out
+from core.erp_orders import erp_payload
 from core.intents import Intent, describe_quantity, parse_intent
 from core.models import ConsentEvent, Customer, Engagement, Message, ReorderRequest, Task
 from core.outbox import OutgoingMessage, queue_messages
@@ -155,8 +156,13 @@ def items_text(items: list[dict[str, Any]], lang: str) -> str:
     return ", ".join(parts)
 
 
-async def handle_inbound(session: AsyncSession, inbound: Inbound, cfg: ShopConfig) -> InboundResult:
-    """Log and act on one inbound message (raises InvalidInput for a non-Bangladeshi sender)."""
+async def handle_inbound(
+    session: AsyncSession, inbound: Inbound, cfg: ShopConfig, *, erp: bool = False
+) -> InboundResult:
+    """Log and act on one inbound message (raises InvalidInput for a non-Bangladeshi sender).
+
+    `erp`: the shop posts reorders to its ERP; a reorder is then left `pending` for the poster.
+    """
     now = inbound.received_at
     today = local_date(now)
     channel = channel_of(inbound.sender)
@@ -206,7 +212,7 @@ async def handle_inbound(session: AsyncSession, inbound: Inbound, cfg: ShopConfi
     elif intent.kind == "reorder":
         reminded = await _last_outbound(session, customer.id, since, REMINDER_TEMPLATES)
         reply_vars["items"] = await _reorder(
-            session, customer, inbound, intent, reminded or attributed, lang, result
+            session, customer, inbound, intent, reminded or attributed, lang, result, erp
         )
     elif intent.kind == "other":
         await _support_task(session, customer, inbound, result)
@@ -245,6 +251,7 @@ async def _reorder(
     reminded: Message | None,
     lang: str,
     result: InboundResult,
+    erp: bool,
 ) -> str:
     """Create the reorder request and the urgent task; returns the items text for the reply."""
     today = local_date(inbound.received_at)
@@ -263,7 +270,7 @@ async def _reorder(
                 "message_id": reminded.id if reminded else None,
                 "items": items,
                 "status": "open",
-                "erp_status": "none",
+                "erp_status": "pending" if erp else "none",
                 "created_at": inbound.received_at,
             }
         ],
@@ -302,13 +309,7 @@ async def _reorder(
     )
     request.task_id = ids[key]
     result.reorder_request_id, result.task_id = request.id, ids[key]
-    result.erp_payload = {
-        "reorder_request_id": request.id,
-        "customer": {"id": customer.id, "phone": customer.phone, "name": customer.name},
-        "items": items,
-        "message": inbound.body,
-        "requested_at": inbound.received_at.isoformat(),
-    }
+    result.erp_payload = erp_payload(request, customer, inbound.body) if erp else None
     return text
 
 
@@ -344,14 +345,3 @@ async def _support_task(
         today,
     )
     result.task_id = ids[key]
-
-
-async def record_erp_result(
-    session: AsyncSession, reorder_request_id: int, ok: bool, attempts: int
-) -> None:
-    """Note how posting a reorder to the ERP went."""
-    request = await session.get(ReorderRequest, reorder_request_id)
-    if request is not None:
-        request.erp_status = "sent" if ok else "failed"
-        request.erp_attempts = attempts
-        await session.flush()

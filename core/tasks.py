@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bulk import among
 from core.models import Task
 from core.sqlbulk import insert_ignore
 
@@ -70,11 +71,9 @@ async def create_tasks(
 async def ids_by_key(session: AsyncSession, model: Any, keys: Iterable[str]) -> dict[str, int]:
     """dedupe_key → id for rows of a table with a `dedupe_key` column."""
     wanted = list(dict.fromkeys(keys))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        result = await session.execute(
-            select(model.dedupe_key, model.id).where(model.dedupe_key.in_(chunk))
-        )
-        found.update({k: i for k, i in result.all()})
-    return found
+    if not wanted:
+        return {}
+    result = await session.execute(
+        select(model.dedupe_key, model.id).where(among(session, model.dedupe_key, wanted))
+    )
+    return {k: i for k, i in result.all()}

@@ -3,8 +3,10 @@
 Stages come from the `winback` coupon rules (params.inactive_days, escalating discounts). A
 customer with a known rhythm (order_count ≥ segments.rhythm_min_orders) who usually orders every
 G days has their thresholds stretched by max(1, G / first stage): someone who orders every 45
-days is not "30 days inactive" after 30 days. A stage fires while the customer is in it (from its
-threshold to the next one; the last stage until twice its threshold), once per inactivity spell:
+days is not "30 days inactive" after 30 days. A stage fires when the customer CROSSES its
+threshold: silent days within [threshold, threshold + coupons.winback_grace_days) (and before the
+next threshold), so the first run on an old shop does not message everyone long past it; a
+late import or an outage longer than the catch-up still gets it, once. Once per inactivity spell:
 coupon, message and task share the key `winback:{stage}:{customer}:{last_order_date}`.
 HOT / VIP / high-LTV customers also get a win-back call task.
 """
@@ -16,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cadence_text import day_text
@@ -26,6 +29,7 @@ from core.coupons import CouponRequest, issue_coupons
 from core.models import Coupon, Customer, Order, OrderLine, Product
 from core.models.orders import COUNTED_STATUSES
 from core.outbox import OutgoingMessage, queue_messages
+from core.reminder_query import days_since
 from core.shopconfig.loader import ShopConfig
 from core.tasks import NewTask, create_tasks, ids_by_key, task_priority
 from core.texts import render
@@ -57,10 +61,12 @@ def winback_thresholds(
     return [math.ceil(b * factor) for b in base_days]
 
 
-def winback_stage(inactive_days: int, thresholds: Sequence[int]) -> int | None:
-    """Index of the stage a customer is in now (None before the first, or long after the last)."""
+def winback_stage(inactive_days: int, thresholds: Sequence[int], grace_days: int) -> int | None:
+    """Index of the stage whose threshold was crossed within `grace_days` (None otherwise)."""
     for i, start in enumerate(thresholds):
-        end = thresholds[i + 1] if i + 1 < len(thresholds) else 2 * start
+        end = start + grace_days
+        if i + 1 < len(thresholds):
+            end = min(end, thresholds[i + 1])
         if start <= inactive_days < end:
             return i
     return None
@@ -104,42 +110,53 @@ async def _top_products(
     return out
 
 
+def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig, base: list[int]) -> Any:
+    """The columns the step needs, for customers near a stage's window today (a superset by a
+    day each side: the exact window, with integer thresholds, is checked in Python)."""
+    grace = cfg.coupons.winback_grace_days
+    elapsed = days_since(session, as_of, Customer.last_order_date)
+    gap = Customer.avg_days_between_orders
+    rhythm = and_(Customer.order_count >= cfg.segments.rhythm_min_orders, gap > base[0])
+    factor = case((rhythm, gap / float(base[0])), else_=1.0)
+    near = or_(*(and_(b * factor < elapsed + 1, b * factor > elapsed - grace - 1) for b in base))
+    stmt = select(
+        Customer.id,
+        Customer.last_order_date,
+        Customer.avg_days_between_orders,
+        Customer.order_count,
+        Customer.priority_level,
+        Customer.customer_type,
+        Customer.total_spend,
+        Customer.whatsapp_status,
+    ).where(
+        Customer.last_order_date <= as_of - timedelta(days=base[0]),
+        Customer.opted_out_at.is_(None),
+        Customer.phone_valid.is_(True),
+        near,
+    )
+    if cfg.messaging.consent_policy == "erp_flag":
+        stmt = stmt.where(Customer.marketing_consent.is_(True))
+    return stmt
+
+
 async def winback_step(session: AsyncSession, as_of: date, cfg: ShopConfig) -> dict[str, int]:
     """Issue today's win-back coupons, messages and HOT/VIP call tasks, once per stage and spell."""
     stages = stages_of(cfg)
     if not stages:
         return {"candidates": 0, "coupons": 0, "tasks": 0, "messages": 0, "deferred": 0}
     base = [s.inactive_days for s in stages]
-    last_stage_done = (
-        select(Coupon.id)
-        .where(
-            Coupon.customer_id == Customer.id,
-            Coupon.dedupe_key.like(f"winback:{stages[-1].inactive_days}:%"),
-            Coupon.issued_on > Customer.last_order_date,
-        )
-        .exists()
-    )
-    stmt = select(Customer).where(
-        Customer.last_order_date.is_not(None),
-        Customer.last_order_date <= as_of - timedelta(days=base[0]),
-        Customer.opted_out_at.is_(None),
-        Customer.phone_valid.is_(True),
-        ~last_stage_done,  # nothing left in this spell
-    )
-    if cfg.messaging.consent_policy == "erp_flag":
-        stmt = stmt.where(Customer.marketing_consent.is_(True))
-    customers = (await session.scalars(stmt)).all()
-    due: list[tuple[Customer, Stage]] = []
-    for c in customers:
-        assert c.last_order_date is not None
+    grace = cfg.coupons.winback_grace_days
+    rows = (await session.execute(_candidates(session, as_of, cfg, base))).all()
+    due: list[tuple[Any, Stage]] = []
+    for c in rows:
         thresholds = winback_thresholds(
             base, c.avg_days_between_orders, c.order_count, cfg.segments.rhythm_min_orders
         )
-        index = winback_stage((as_of - c.last_order_date).days, thresholds)
+        index = winback_stage((as_of - c.last_order_date).days, thresholds, grace)
         if index is not None:
             due.append((c, stages[index]))
 
-    keys = {c.id: winback_key(s, c.id, c.last_order_date) for c, s in due}  # type: ignore[arg-type]
+    keys = {c.id: winback_key(s, c.id, c.last_order_date) for c, s in due}
     issued_before = await ids_by_key(session, Coupon, keys.values())
     due = [(c, s) for c, s in due if keys[c.id] not in issued_before]
     coupons = {}
@@ -165,7 +182,6 @@ async def winback_step(session: AsyncSession, as_of: date, cfg: ShopConfig) -> d
     tasks = []
     for c, stage in callers:
         code = coupons[keys[c.id]].code
-        assert c.last_order_date is not None
         days = (as_of - c.last_order_date).days
         texts = {
             lang: render(

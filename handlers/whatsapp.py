@@ -2,28 +2,27 @@
 
 Both check `X-Twilio-Signature` against PUBLIC_BASE_URL + the request's path and query (the URL
 Twilio called, which behind a proxy is not the one this server sees); a missing or wrong
-signature is answered 403 and nothing is stored. The work itself is core's: `record_status`
-and `handle_inbound`, each in one transaction. Replies go through the outbox (the dispatcher is
-woken at once); a reorder is posted to the ERP in the background when ERP_ORDER_WEBHOOK_URL is set.
+signature is answered 403 and nothing is stored. Both answer only after what they received is
+committed (group commit: many requests share one transaction), and 500 when it could not be, so
+Twilio retries. An inbound message is only stored here; the inbox worker (started and stopped
+with this web app) processes it and queues the reply, waking the dispatcher.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from core.clock import Clock, system_clock
-from core.db import SessionFactory, write_unit_of_work
-from core.delivery import record_status
-from core.errors import InvalidInput
-from core.replies import Inbound, handle_inbound
-from core.shopconfig import ShopConfig, load_applied_config
-from messaging.erp import post_reorder
+from core.db import SessionFactory
+from core.inbox import Received
+from messaging.applied import AppliedConfig
+from messaging.erp import ErpPoster
+from messaging.inbox import Inbox
+from messaging.statuses import StatusRecorder, StatusUpdate
 from messaging.webhooks import SignatureChecker
 
 log = logging.getLogger(__name__)
@@ -32,26 +31,17 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 @dataclass
 class TwilioWebhooks:
-    """What the two webhooks need; `wake` is set by whoever runs the dispatcher."""
+    """What the two webhooks need: the signature check, the inbox and the status recorder."""
 
-    sessions: SessionFactory
     checker: SignatureChecker
-    erp_order_webhook_url: str = ""
+    inbox: Inbox
+    statuses: StatusRecorder
     clock: Clock = system_clock
-    wake: Callable[[], None] | None = None
-    config_ttl: float = 30.0
-    erp_retry_base: float = 1.0  # seconds before the first ERP retry (doubles)
-    _cfg: ShopConfig | None = None
-    _cfg_at: float = 0.0
-    background: set[asyncio.Task[bool]] = field(default_factory=set)
 
-    async def config(self) -> ShopConfig:
-        """The applied shop config, re-read every `config_ttl` seconds."""
-        if self._cfg is None or time.monotonic() - self._cfg_at > self.config_ttl:
-            async with self.sessions() as session:
-                self._cfg = await load_applied_config(session)
-            self._cfg_at = time.monotonic()
-        return self._cfg
+    def connect_dispatcher(self, wake: Callable[[], None]) -> None:
+        """Let replies and resends go at once: call the dispatcher's `wake` when one is queued."""
+        self.inbox.wake = wake
+        self.statuses.wake = wake
 
 
 TWILIO_WEBHOOKS = web.AppKey("twilio_webhooks", TwilioWebhooks)
@@ -78,25 +68,24 @@ async def status_webhook(request: web.Request) -> web.Response:
         return web.Response(status=400, text="MessageSid and MessageStatus are required")
     marker = request.query.get("m", "")
     hooks = request.app[TWILIO_WEBHOOKS]
-    cfg = await hooks.config()
-    async with write_unit_of_work(hooks.sessions) as session:
-        result = await record_status(
-            session,
-            sid=sid,
-            provider_status=status,
-            now=hooks.clock(),
-            cfg=cfg,
-            message_id=int(marker) if marker.isdigit() else None,
-            error_code=params.get("ErrorCode") or None,
-            error_message=params.get("ErrorMessage") or None,
-        )
-    if result.actions and hooks.wake is not None:
-        hooks.wake()  # a fallback or resend was queued
+    update = StatusUpdate(
+        sid=sid,
+        provider_status=status,
+        received_at=hooks.clock(),
+        message_id=int(marker) if marker.isdigit() else None,
+        error_code=params.get("ErrorCode") or None,
+        error_message=params.get("ErrorMessage") or None,
+    )
+    try:
+        await hooks.statuses.record(update)
+    except Exception:  # not recorded: Twilio retries a 5xx
+        log.exception("status callback for %s not recorded", sid)
+        return web.Response(status=500, text="not recorded")
     return web.Response(status=204)
 
 
 async def inbound_webhook(request: web.Request) -> web.Response:
-    """POST /twilio/inbound: a customer wrote to us."""
+    """POST /twilio/inbound: a customer wrote to us; stored, processed in the background."""
     params = await _signed_params(request)
     if params is None:
         return web.Response(status=403, text="invalid signature")
@@ -104,40 +93,19 @@ async def inbound_webhook(request: web.Request) -> web.Response:
     if not sender or not sid:
         return web.Response(status=400, text="From and MessageSid are required")
     hooks = request.app[TWILIO_WEBHOOKS]
-    inbound = Inbound(
+    received = Received(
+        provider_sid=sid,
         sender=sender,
         body=params.get("Body", ""),
-        provider_sid=sid,
         received_at=hooks.clock(),
-        profile_name=params.get("ProfileName") or None,
+        params=params,
     )
-    cfg = await hooks.config()
     try:
-        async with write_unit_of_work(hooks.sessions) as session:
-            result = await handle_inbound(session, inbound, cfg)
-    except InvalidInput as exc:  # not a Bangladeshi mobile: nothing we can act on
-        log.info("inbound from %s ignored: %s", sender, exc)
-        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
-    if result.replies_queued and hooks.wake is not None:
-        hooks.wake()
-    if result.erp_payload and hooks.erp_order_webhook_url:
-        task = asyncio.create_task(
-            post_reorder(
-                hooks.sessions,
-                hooks.erp_order_webhook_url,
-                result.erp_payload,
-                base_delay=hooks.erp_retry_base,
-            )
-        )
-        hooks.background.add(task)
-        task.add_done_callback(hooks.background.discard)
+        await hooks.inbox.receive(received)
+    except Exception:  # not stored: Twilio retries a 5xx
+        log.exception("inbound %s not stored", sid)
+        return web.Response(status=500, text="not stored")
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
-
-
-async def _finish_background(app: web.Application) -> None:
-    tasks = list(app[TWILIO_WEBHOOKS].background)
-    if tasks:
-        await asyncio.wait(tasks, timeout=30)
 
 
 def setup_twilio_webhooks(
@@ -149,17 +117,33 @@ def setup_twilio_webhooks(
     erp_order_webhook_url: str = "",
     clock: Clock = system_clock,
 ) -> TwilioWebhooks:
-    """Add POST /twilio/status and /twilio/inbound; set `.wake` to the dispatcher's `wake`."""
+    """Add POST /twilio/status and /twilio/inbound; the inbox worker runs with the app.
+
+    Call `connect_dispatcher(dispatcher.wake)` on the result (or `app[TWILIO_WEBHOOKS]`) where
+    a dispatcher runs in the same process.
+    """
+    config = AppliedConfig(sessions)
+    erp = ErpPoster(sessions, erp_order_webhook_url) if erp_order_webhook_url else None
     hooks = TwilioWebhooks(
-        sessions=sessions,
         checker=SignatureChecker(auth_token, public_base_url),
-        erp_order_webhook_url=erp_order_webhook_url,
+        inbox=Inbox(sessions, config, clock=clock, erp=erp),
+        statuses=StatusRecorder(sessions, config),
         clock=clock,
     )
     if not auth_token or not public_base_url:
         log.warning("TWILIO_AUTH_TOKEN or PUBLIC_BASE_URL unset: Twilio webhooks will answer 403")
     app[TWILIO_WEBHOOKS] = hooks
+
+    async def start(_: web.Application) -> None:
+        hooks.inbox.start()
+        hooks.statuses.writer.start()
+
+    async def stop(_: web.Application) -> None:
+        await hooks.statuses.writer.stop()
+        await hooks.inbox.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
     app.router.add_post("/twilio/status", status_webhook)
     app.router.add_post("/twilio/inbound", inbound_webhook)
-    app.on_cleanup.append(_finish_background)
     return hooks

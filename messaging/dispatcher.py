@@ -87,6 +87,7 @@ class Dispatcher:
         self.housekeeping_seconds = housekeeping_seconds
         self.jitter = jitter
         self.report = DrainReport()
+        self._show_unregistered = bool(getattr(transport, "shows_unregistered_templates", False))
         self.recorder = Recorder(sessions, self._load_config, clock, self.report)
         self.reconciler = Reconciler(
             sessions, transport, self._load_config, clock, self.report, senders
@@ -100,6 +101,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._opened = False
+        self._drains = 0  # drain_once calls in progress (they share the open transport)
         self._next_housekeeping = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -140,7 +142,7 @@ class Dispatcher:
 
     async def drain_once(self) -> DrainReport:
         """Reconcile, then send everything due now, and return what happened."""
-        opened_here = not self._opened
+        self._drains += 1
         await self._open()
         try:
             await self.reconciler.run(self.clock() - self.startup_grace)
@@ -153,7 +155,8 @@ class Dispatcher:
                 await self._finish_inflight()
             await self.recorder.flush()
         finally:
-            if opened_here:
+            self._drains -= 1
+            if not self._drains and self._task is None:  # the last user closes the transport
                 await self._close()
         return self.report
 
@@ -166,11 +169,11 @@ class Dispatcher:
                 if len(self._inflight) >= self.batch_size:
                     await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                self._wake.clear()  # before the claim: a wake-up during it is not lost
                 claimed = await self._claim(self.batch_size)
                 for c in claimed:
                     self._spawn(c)
-                if not claimed:
-                    self._wake.clear()
+                if not claimed and not self._stopping:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
             except Exception:  # the loop must survive a bad batch or a database blip
@@ -234,7 +237,9 @@ class Dispatcher:
         assert self._bucket is not None and self._semaphore is not None
         now = self.clock()
         try:
-            out = compose(claimed, cfg, now, self.senders)
+            out = compose(
+                claimed, cfg, now, self.senders, show_unregistered=self._show_unregistered
+            )
         except CannotCompose as exc:
             await self.recorder.failed(claimed.id, exc.code, exc.reason)
             return

@@ -49,9 +49,21 @@ def whatsapp_address(phone: str) -> str:
     return phone if phone.startswith("whatsapp:") else f"whatsapp:{phone}"
 
 
-def compose(claimed: Claimed, cfg: ShopConfig, now: datetime, senders: Senders) -> Outgoing:
-    """The provider request for a claimed message; raises CannotCompose."""
-    template = cfg.templates.templates.get(claimed.template_key)
+def compose(
+    claimed: Claimed,
+    cfg: ShopConfig,
+    now: datetime,
+    senders: Senders,
+    *,
+    show_unregistered: bool = False,
+) -> Outgoing:
+    """The provider request for a claimed message; raises CannotCompose.
+
+    `show_unregistered` (the console transport): a template without a Content SID outside the
+    window is passed on rendered and marked, instead of failing with 63016.
+    """
+    key = claimed.template_key
+    template = cfg.templates.templates.get(key)
     if template is None:
         raise CannotCompose("no_template", f"unknown template {claimed.template_key!r}")
     lang = claimed.language if claimed.language in ("bn", "en") else "bn"
@@ -61,14 +73,18 @@ def compose(claimed: Claimed, cfg: ShopConfig, now: datetime, senders: Senders) 
         if not senders.sms_from:
             raise CannotCompose("no_sender", "TWILIO_SMS_FROM is not set")
         return Outgoing(
-            claimed.id, claimed.phone, senders.sms_from, text, None, None, callback, text
+            claimed.id, claimed.phone, senders.sms_from, text, None, None, callback, text, key
         )
     if not senders.whatsapp_from:
         raise CannotCompose("no_sender", "TWILIO_WHATSAPP_FROM is not set")
     to, from_ = whatsapp_address(claimed.phone), whatsapp_address(senders.whatsapp_from)
     hours = cfg.messaging.service_window_hours
     if claimed.send_as != "template" and window_open(claimed.last_inbound_at, now, hours):
-        return Outgoing(claimed.id, to, from_, text, None, None, callback, text)
+        return Outgoing(claimed.id, to, from_, text, None, None, callback, text, key)
+    if not template.content_sid and show_unregistered:
+        return Outgoing(
+            claimed.id, to, from_, None, None, None, callback, text, key, unregistered_template=True
+        )
     if not template.content_sid:
         raise CannotCompose(
             "63016",
@@ -81,5 +97,5 @@ def compose(claimed: Claimed, cfg: ShopConfig, now: datetime, senders: Senders) 
     }
     content_variables = json.dumps(variables, ensure_ascii=False) if variables else None
     return Outgoing(
-        claimed.id, to, from_, None, template.content_sid, content_variables, callback, text
+        claimed.id, to, from_, None, template.content_sid, content_variables, callback, text, key
     )

@@ -26,6 +26,15 @@ class Outgoing:
     content_variables: str | None  # JSON {"1": …}
     status_callback: str | None
     rendered: str  # the text the customer reads (for logs and reconciliation)
+    template_key: str = ""
+    # a template with no Content SID, outside the window: only a transport that merely shows
+    # messages (the console) gets one; Twilio would refuse it (63016)
+    unregistered_template: bool = False
+
+    @property
+    def channel(self) -> str:
+        """whatsapp or sms, from the address."""
+        return "whatsapp" if self.to.startswith("whatsapp:") else "sms"
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,11 @@ class SendError(Exception):
 
 
 class Transport(Protocol):
-    """Sends messages and, when it can, lists what was sent to an address."""
+    """Sends messages and, when it can, lists what was sent to an address.
+
+    A transport may also declare `shows_unregistered_templates = True` (the console): it is then
+    given templates without a Content SID outside the window, rendered, instead of a 63016.
+    """
 
     name: str
 

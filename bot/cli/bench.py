@@ -49,9 +49,13 @@ def bench(
     for name in only or list(BENCHES):
         typer.echo(f"== {name}")
         with bars if progress else _Nothing():
-            results = asyncio.run(resolve_bench(name)(options))
+            results = asyncio.run(_run(name, options))
         for line in results:
             typer.echo(line)
+
+
+async def _run(name: str, options: BenchOptions) -> list[str]:
+    return await resolve_bench(name)(options)
 
 
 class _Nothing:

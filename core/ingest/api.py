@@ -136,11 +136,12 @@ async def ingest_orders_json(
             report.reject(index, f"order_id {key!r} already given at index {seen[key]}")
             continue
         seen[key] = index
-        header = (order.ordered_at, order.phone or "", order.customer_ref or "")
-        header += (order.coupon_code or "", order.status or "")
         for n, line in enumerate(order.lines):
-            values = (order.order_id, header[0], line.sku, line.quantity, line.unit_price)
-            values += (header[1], header[2], line.unit or "", header[3], header[4])
+            values = (  # in ORDER_COLUMNS order, as a CSV row gives them
+                order.order_id, order.ordered_at, line.sku, line.quantity, line.unit_price,
+                order.phone or "", order.customer_ref or "", line.unit or "",
+                order.coupon_code or "", order.status or "",
+            )  # fmt: skip
             parser.add(index, values, tag=f"lines[{n}]: ")
         if parser.full:
             await writer.write(parser.take_batch(keep_last=False))

@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bulk import among, insert_ignore
+from core.bulk import among, insert_dicts
 from core.errors import InvalidInput
 from core.ingest.fields import parse_date, parse_instant, parse_language, parse_yes_no, text_field
 from core.ingest.reading import Columns
@@ -34,7 +34,8 @@ CUSTOMER_COLUMNS = Columns(
 )
 BATCH_ROWS = 5_000
 _PROFILE = ("name", "customer_ref", "district", "city", "birthday", "language", "created_at")
-_customers = Customer.__table__
+_customers = cast(Table, Customer.__table__)
+_consent_events = cast(Table, ConsentEvent.__table__)
 
 
 @dataclass
@@ -82,7 +83,7 @@ async def create_customers(
          "created_at": now}
         for p, r in phones.items()
     ]  # fmt: skip
-    await session.execute(insert_ignore(session, _customers, "phone"), rows)
+    await insert_dicts(session, _customers, rows, skip_conflicts_on="phone")
     return await _ids_by(session, _customers.c.phone, list(phones))
 
 
@@ -197,7 +198,7 @@ class CustomerImport:
             if row.referred_by:
                 self.referrals.append((row, old.id, old.referred_by_id))
         if new:
-            await self.session.execute(insert(_customers), new)
+            await insert_dicts(self.session, _customers, new)
             self.report.created += len(new)
         if changed:
             await self.session.execute(
@@ -211,8 +212,9 @@ class CustomerImport:
             if r.referred_by and r.phone in ids and r.phone not in existing
         )
         if events:
-            await self.session.execute(
-                insert(ConsentEvent),
+            await insert_dicts(
+                self.session,
+                _consent_events,
                 [
                     {
                         "customer_id": ids.get(row.phone) or existing[row.phone].id,

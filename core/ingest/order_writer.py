@@ -8,23 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bulk import DriverValues, among, bulk_insert
 from core.customers_aggregates import refresh_customer_aggregates
 from core.ingest.customers import create_customers
-from core.ingest.orders import Item, OrderDraft, ProductInfo, product_info
+from core.ingest.drafts import DriverRows, Item, OrderDraft, ProductInfo, product_info
 from core.ingest.report import ImportReport
 from core.models.catalog import Product
 from core.models.customers import Customer
 from core.models.orders import Order, OrderLine
 
-_orders = Order.__table__
-_lines = OrderLine.__table__
-_customers = Customer.__table__
+_orders = cast(Table, Order.__table__)
+_lines = cast(Table, OrderLine.__table__)
+_customers = cast(Table, Customer.__table__)
+_BYTES_PER_LINE = 75  # about, in an orders.csv
+_BULK_LINES = 100_000  # lines from which a file into a small table counts as a bulk load
 _ORDER_COLUMNS = (
     "external_id", "customer_id", "ordered_at", "order_date", "status", "total", "coupon_code",
     "source", "created_at", "updated_at",
@@ -51,7 +53,8 @@ class OrderWriter:
         self.report = report
         self.source = source
         self.now = now
-        self.driver = DriverValues(session)
+        self.driver = DriverValues.of(session)
+        self.rows = DriverRows(self.driver.native)  # for drafts that come without their rows
         self.by_phone: dict[str, int] = {}
         self.by_ref: dict[str, int] = {}
         self.written: set[str] = set()  # external ids stored by this import
@@ -59,7 +62,20 @@ class OrderWriter:
         self.changed: set[int] = set()  # order ids updated by this import
         # stored state of the orders this import changed, as it was before (row, lines)
         self.before: dict[int, tuple[Any, list[Item]]] = {}
-        self._driver_items: dict[Item, tuple[Any, ...]] = {}
+
+    tables = (_orders, _lines)
+
+    async def is_bulk_load(self, size_bytes: int) -> bool:
+        """Whether a file of this size is a bulk load: more lines than are stored, and many.
+
+        Decides whether the secondary indexes are rebuilt after the load rather than kept up
+        to date line by line (measured on 1M lines into an empty shop: 0.6 s CPU less).
+        """
+        lines = size_bytes // _BYTES_PER_LINE
+        if lines < _BULK_LINES:
+            return False
+        stored = await self.session.scalar(select(func.max(_lines.c.id)))
+        return lines > (stored or 0)
 
     async def write(self, drafts: Sequence[OrderDraft]) -> None:
         """Store one batch of orders (call `finish` after the last one)."""
@@ -137,48 +153,51 @@ class OrderWriter:
         )
         return {row.external_id: row for row in rows}
 
-    async def _ids_of(self, external_ids: list[str]) -> dict[str, int]:
-        c = _orders.c
-        rows = await self.session.execute(
-            select(c.external_id, c.id).where(among(self.session, c.external_id, external_ids))
-        )
-        return dict(rows.all())
+    async def _new_ids(self, count: int) -> list[int]:
+        """Ids for `count` new orders, taken before inserting them (no lookup afterwards).
+
+        SQLite: the next rowids (this transaction is the only writer once it has written;
+        before, SQLite refuses a write from a stale snapshot). PostgreSQL: the sequence.
+        """
+        if self.driver.native:
+            rows = await self.session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)"
+                ),
+                {"n": count},
+            )
+            return [n for (n,) in rows]
+        last = await self.session.scalar(select(func.coalesce(func.max(_orders.c.id), 0)))
+        return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
 
     async def _insert(self, drafts: list[OrderDraft], touched: set[int]) -> None:
-        dv = self.driver
-        now = dv.instant(self.now)
+        now = self.driver.instant(self.now)
+        source = self.source
+        unprepared = [d for d in drafts if d.row is None or d.line_rows is None]
+        if unprepared:
+            self.rows.prepare(unprepared)
+        ids = await self._new_ids(len(drafts))
         rows = []
-        for d in drafts:
-            customer_id = self._customer_id(d)
+        for order_id, d in zip(ids, drafts, strict=True):
+            customer_id = self.by_phone[d.phone] if d.phone else self._customer_id(d)
             touched.add(customer_id)
-            rows.append((
-                d.external_id, customer_id, dv.instant(d.ordered_at), dv.day(d.order_date),
-                d.status, dv.decimal(d.total), d.coupon_code, self.source, now, now,
-            ))  # fmt: skip
-        await bulk_insert(self.session, _orders, _ORDER_COLUMNS, rows)
-        ids = await self._ids_of([d.external_id for d in drafts])
-        await self._insert_lines([(ids[d.external_id], d.lines) for d in drafts])
-        created = [ids[d.external_id] for d in drafts]
-        self.report.order_ids_created.extend(created)
-        self.created_ids.update(created)
+            rows.append((order_id, d.external_id, customer_id, *d.row, source, now, now))  # type: ignore[misc]
+        await bulk_insert(self.session, _orders, ("id", *_ORDER_COLUMNS), rows)
+        await self._insert_lines(
+            [(i, d.line_rows) for i, d in zip(ids, drafts, strict=True)]  # type: ignore[misc]
+        )
+        self.report.order_ids_created.extend(ids)
+        self.created_ids.update(ids)
         self.report.created += len(drafts)
         self.report.accepted += sum(len(d.lines) for d in drafts)
 
-    async def _insert_lines(self, orders: list[tuple[int, list[tuple[int, Item]]]]) -> None:
-        converted = self._driver_items
-        decimal = self.driver.decimal
-        rows = []
-        for order_id, lines in orders:
-            for n, (_, item) in enumerate(lines, start=1):
-                values = converted.get(item)
-                if values is None:
-                    pid, quantity, unit, base, price, amount = item
-                    values = (pid, decimal(quantity), unit, decimal(base), decimal(price))
-                    values += (decimal(amount),)
-                    if len(converted) > 100_000:
-                        converted.clear()
-                    converted[item] = values
-                rows.append((order_id, n, *values))
+    async def _insert_lines(self, orders: list[tuple[int, list[tuple[Any, ...]]]]) -> None:
+        """Insert the lines of orders, given as `DriverRows` values, numbered from 1."""
+        rows = [
+            (order_id, n, *values)
+            for order_id, lines in orders
+            for n, values in enumerate(lines, start=1)
+        ]
         await bulk_insert(self.session, _lines, _LINE_COLUMNS, rows)
 
     async def _stored_lines(self, order_ids: list[int]) -> dict[int, list[Item]]:
@@ -225,7 +244,9 @@ class OrderWriter:
             await self.session.execute(
                 delete(_lines).where(among(self.session, _lines.c.order_id, ids))
             )
-            await self._insert_lines(relined)
+            await self._insert_lines(
+                [(i, self.rows.lines([x for _, x in lines])) for i, lines in relined]
+            )
 
     def _compare(
         self,
@@ -285,7 +306,7 @@ class OrderWriter:
                     f"duplicate line: order {draft.external_id} already has it "
                     f"(its line {n}, stored earlier from this file)",
                 )
-        draft.lines[:] = [(0, x) for x in stored] + kept
+        draft.set_lines([(0, x) for x in stored] + kept)
         self.report.accepted -= len(stored)  # counted when they were first stored
 
 

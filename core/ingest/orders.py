@@ -3,22 +3,27 @@
 Rows are parsed with caches (a phone, a date, a unit is parsed once per file) and grouped by
 `order_id`; a full batch goes to `OrderWriter`. An order is all or nothing: when one of its
 lines is rejected, its other lines are reported too and the order is not written. The one
-exception is a line repeated word for word: the repeat is reported and the order kept.
+exception is a line that repeats one of the order (same product, quantity, unit and price):
+the repeat is reported and the order kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from core.digits import to_ascii_digits
 from core.errors import InvalidInput
+from core.ingest.drafts import DriverRows, Item, OrderDraft, ProductInfo
 from core.ingest.fields import check_decimal, money, parse_instant, parse_status, text_field
 from core.ingest.reading import Columns
 from core.ingest.report import ImportReport
 from core.phones import normalize_phone
 from core.units import normalize_unit, parse_quantity, to_base
+
+__all__ = ["BATCH_ORDERS", "ORDER_COLUMNS", "OrderLines", "parse_quantity_text"]
 
 ORDER_COLUMNS = Columns(
     required=("order_id", "ordered_at", "sku", "quantity", "unit_price"),
@@ -28,7 +33,7 @@ ORDER_COLUMNS = Columns(
 BATCH_ORDERS = 5_000
 _QUANTITY_LIMIT = Decimal(10) ** 9
 _PRICE_LIMIT = Decimal(10) ** 10
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 200_000  # distinct texts kept per cache, to bound memory
 _STATUSES = {"": "delivered", "delivered": "delivered", "pending": "pending"}
 _HEADER_NAMES = ("ordered_at", "phone", "customer_ref", "coupon_code", "status")
 
@@ -38,64 +43,19 @@ class _Bad:
     reason: str
 
 
-@dataclass(slots=True)
-class ProductInfo:
-    """What parsing a line needs to know of a product."""
-
-    id: int
-    sku: str
-    unit: str
-    pack_size: Decimal
-    factors: dict[str, Decimal]  # line unit ("" = product unit) -> base units per 1
-
-
-def product_info(product_id: int, sku: str, unit: str, pack_size: Decimal) -> ProductInfo:
-    """A product's lookup entry, with the factor to base units of every compatible unit."""
-    factors: dict[str, Decimal] = {}
-    for candidate in ("", "g", "kg", "ml", "l", "pcs", "pack"):
-        try:
-            factors[candidate] = to_base(Decimal(1), candidate, pack_size, unit)[0]
-        except InvalidInput:
-            continue
-    return ProductInfo(product_id, sku, unit, pack_size, factors)
-
-
-# An order line's values: (product id, quantity, unit, base quantity, unit price, amount).
-# A tuple, not an object: a file repeats the same lines over and over, and they are cached.
-Item = tuple[int, Decimal, str, Decimal, Decimal, Decimal]
-
-
-@dataclass(slots=True)
-class OrderDraft:
-    external_id: str
-    line: int  # first line (CSV line number or JSON index)
-    header: tuple[str, ...]  # raw header values, to check every line agrees
-    phone: str | None
-    customer_ref: str | None
-    ordered_at: datetime
-    order_date: date
-    status: str
-    coupon_code: str | None
-    lines: list[tuple[int, Item]] = field(default_factory=list)  # (line, item)
-    items: set[Item] = field(default_factory=set)
-
-    @property
-    def total(self) -> Decimal:
-        return sum((item[5] for _, item in self.lines), Decimal(0))
-
-    def first_line_of(self, item: Item) -> int | None:
-        """The line that already holds this very item, if any (a duplicate line)."""
-        for line, other in self.lines:
-            if other == item:
-                return line
-        return None
-
-
 class OrderLines:
     """Validates order lines and groups them into order drafts for the current batch."""
 
-    def __init__(self, products: dict[str, ProductInfo], report: ImportReport) -> None:
+    def __init__(
+        self,
+        products: dict[str, ProductInfo],
+        report: ImportReport,
+        batch_orders: int | None = None,
+        driver: DriverRows | None = None,
+    ) -> None:
         self.products = products
+        self.driver = driver  # when given, drafts leave with their rows ready for the driver
+        self.batch_orders = BATCH_ORDERS if batch_orders is None else batch_orders
         self.products_folded = {sku.casefold(): p for sku, p in products.items()}
         self.report = report
         self.batch: dict[str, OrderDraft] = {}
@@ -109,14 +69,27 @@ class OrderLines:
 
     @property
     def full(self) -> bool:
-        return len(self.batch) > BATCH_ORDERS
+        return len(self.batch) > self.batch_orders
+
+    def batches(self, rows: Iterable[tuple[int, tuple[str, ...]]]) -> Iterator[list[OrderDraft]]:
+        """Every row validated, as batches of drafts (an order's lines may span batches)."""
+        add = self.add
+        limit = self.batch_orders
+        for line, values in rows:
+            add(line, values)
+            if len(self.batch) > limit:
+                yield self.take_batch(keep_last=True)
+        yield self.take_batch(keep_last=False)
 
     def take_batch(self, keep_last: bool) -> list[OrderDraft]:
         """The drafts to write now; the last order stays when its lines may continue."""
         batch, self.batch = self.batch, {}
         if keep_last and self.last_id is not None and self.last_id in batch:
             self.batch[self.last_id] = batch.pop(self.last_id)
-        return list(batch.values())
+        drafts = list(batch.values())
+        if self.driver is not None:
+            self.driver.prepare(drafts)
+        return drafts
 
     def add(self, line: int, values: tuple[str, ...], tag: str = "") -> None:
         """Validate one order line (values in ORDER_COLUMNS order) into its order's draft."""
@@ -172,8 +145,7 @@ class OrderLines:
                 line, f"{tag}duplicate line: same as line {first} of order {order_id}"
             )
             return
-        draft.items.add(item)
-        lines.append((line, item))
+        draft.add_line(line, item)
 
     def fail(self, draft: OrderDraft, line: int, reason: str) -> None:
         """Reject a line and, with it, the whole order it belongs to."""

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput
@@ -81,11 +81,11 @@ async def write_products(
 ) -> None:
     """Validate every row, then create or update products (the catalogue is small)."""
     parsed: dict[str, ProductRow] = {}
-    for line, values in rows:
-        if not any(v.strip() for v in values):
+    for line, raw in rows:
+        if not any(v.strip() for v in raw):
             continue
         try:
-            row = parse_product(line, values)
+            row = parse_product(line, raw)
         except InvalidInput as exc:
             report.reject(line, str(exc))
             continue
@@ -128,7 +128,7 @@ async def write_products(
         await session.execute(insert(Product), new)
         report.created += len(new)
     if changed:
-        table = Product.__table__
+        table = cast(Table, Product.__table__)
         await session.execute(
             update(table).where(table.c.id == bindparam("b_id")),
             changed,

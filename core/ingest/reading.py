@@ -1,13 +1,15 @@
 """Streaming a CSV file: UTF-8 checked line by line, header mapped, progress reported.
 
-The file is never held in memory: bytes are decoded one physical line at a time, so a line
-that is not UTF-8 is rejected by its number while the rest of the file is still read.
+The file is never held in memory: it is read and decoded a block (1 MiB) at a time. A block with
+bytes that are not UTF-8 is decoded line by line, so that such a line is rejected by its number
+while the rest of the file is still read.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from typing import IO, Any
 from core.ingest.report import ImportReport
 
 ProgressCallback = Callable[[int, int], None]
-_PROGRESS_EVERY = 20_000  # lines between two progress callbacks
+_BLOCK = 1 << 20  # bytes read at a time; progress is reported once per block
 csv.field_size_limit(1_000_000)
 
 
@@ -73,41 +75,63 @@ class CsvRows:
         self.total_bytes = stream_size(stream)
         self.bytes_read = 0
         self._bad_lines: dict[int, str] = {}
-        self._physical = 0
         self._reader = csv.reader(self._lines(stream))
         self.header = self._read_header()
         self.present = self._map_columns(columns)
 
     def _lines(self, stream: IO[Any]) -> Iterator[str]:
-        bad = self._bad_lines
-        progress = self.on_progress
-        n = 0
-        size = 0
-        for raw in stream:
-            n += 1
-            if isinstance(raw, str):
-                size += len(raw)
-                text = raw
-            else:
-                size += len(raw)
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    bad[n] = (
-                        f"line {n} is not UTF-8 text (byte 0x{raw[exc.start]:02X} at "
-                        f"position {exc.start + 1}); save the file as UTF-8"
-                    )
-                    text = raw.decode("utf-8", "replace")
-            if n == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            if progress is not None and n % _PROGRESS_EVERY == 0:
-                self.bytes_read = size
-                progress(size, self.total_bytes)
-            yield text
-        self._physical = n
-        self.bytes_read = size
-        if progress is not None:
-            progress(size, max(self.total_bytes, size))
+        """Lines of text, decoded a block at a time (a block ends at a newline)."""
+        return itertools.chain.from_iterable(self._blocks(stream))
+
+    def _blocks(self, stream: IO[Any]) -> Iterator[io.StringIO]:
+        tail: bytes | str = b""
+        first_line = 1
+        while True:
+            block = stream.read(_BLOCK)
+            if not block:
+                break
+            self.bytes_read += len(block)
+            data = tail + block if tail else block
+            # "\n" never occurs inside a multi-byte UTF-8 character: a safe place to cut
+            cut = data.rfind(b"\n" if isinstance(data, bytes) else "\n") + 1
+            if cut == 0:
+                tail = data
+                continue
+            data, tail = data[:cut], data[cut:]
+            yield self._text(data, first_line)
+            first_line += data.count(b"\n" if isinstance(data, bytes) else "\n")
+            if self.on_progress is not None:
+                self.on_progress(self.bytes_read, max(self.total_bytes, self.bytes_read))
+        if tail:
+            yield self._text(tail, first_line)
+        if self.on_progress is not None:
+            self.on_progress(self.bytes_read, max(self.total_bytes, self.bytes_read))
+
+    def _text(self, data: bytes | str, first_line: int) -> io.StringIO:
+        if isinstance(data, bytes):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self._decode_by_line(data, first_line)
+        else:
+            text = data
+        if first_line == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        return io.StringIO(text, newline="")
+
+    def _decode_by_line(self, data: bytes, first_line: int) -> str:
+        """The slow path for a block with bytes that are not UTF-8: find each bad line."""
+        parts = []
+        for n, raw in enumerate(data.split(b"\n"), start=first_line):
+            try:
+                parts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                self._bad_lines[n] = (
+                    f"line {n} is not UTF-8 text (byte 0x{raw[exc.start]:02X} at "
+                    f"position {exc.start + 1}); save the file as UTF-8"
+                )
+                parts.append(raw.decode("utf-8", "replace"))
+        return "\n".join(parts)
 
     def _read_header(self) -> list[str]:
         for values in self._reader:

@@ -19,7 +19,7 @@ from core.models.marketing import (
     RecommendationRule,
     WalletEntry,
 )
-from core.models.messages import Message, ReorderRequest
+from core.models.messages import InboundMessage, Message, ReorderRequest
 from core.models.ops import ConfigEntry, JobRun
 from core.models.orders import Order, OrderLine
 from core.models.reminders import Reminder
@@ -40,6 +40,7 @@ __all__ = [
     "Customer",
     "CustomerPrediction",
     "Engagement",
+    "InboundMessage",
     "Invite",
     "JobRun",
     "MembershipEvent",

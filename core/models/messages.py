@@ -27,7 +27,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_dispatch", "status", "send_on", "not_before"),
+        # the claim walks due rows in id order per purpose; send_on/not_before filter in-index
+        Index("ix_messages_claim", "status", "purpose", "id", "send_on", "not_before"),
         Index("ix_messages_budget", "customer_id", "send_on"),
         Index("ix_messages_customer", "customer_id", "created_at"),
         Index("ix_messages_queued_on", "queued_on"),
@@ -78,6 +79,29 @@ class ReorderRequest(Base):
     status: Mapped[str] = mapped_column(
         String(16), default="open"
     )  # open/confirmed/ordered/cancelled
-    erp_status: Mapped[str] = mapped_column(String(16), default="none")  # none/pending/sent/failed
+    # none (no ERP) / pending / sent / failed (retried) / rejected (4xx): see core.erp_orders
+    erp_status: Mapped[str] = mapped_column(String(16), default="none")
     erp_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundMessage(Base):
+    """A customer's message exactly as the provider posted it, stored before it is acknowledged.
+
+    The webhook only records it (group commit); the inbox worker processes rows in id order and
+    sets `processed_at` in the same transaction as the work, so a crash loses nothing and a
+    provider retry (same MessageSid) is stored once.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_pending", "processed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio MessageSid
+    sender: Mapped[str] = mapped_column(String(64))  # "whatsapp:+8801…" or "+8801…"
+    body: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # every field received
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

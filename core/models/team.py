@@ -36,6 +36,10 @@ class Agent(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     language: Mapped[str] = mapped_column(String(2), default="bn")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # After "Note 📝" the agent's next text is the note for this task (kept across restarts),
+    # and the card message to refresh once it is saved.
+    awaiting_note_task_id: Mapped[int | None] = mapped_column(BigInteger)
+    awaiting_note_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -19,6 +19,7 @@ from core.team.agents import (
     set_language,
 )
 from core.team.invites import CreatedInvite, create_invite, redeem_invite
+from core.team.notes import ask_for_note, save_note, stop_waiting_for_note
 from core.team.outcomes import (
     LATER_CHOICES,
     NOT_INTERESTED_REASONS,
@@ -53,6 +54,7 @@ __all__ = [
     "TaskCard",
     "TaskLine",
     "agent_by_ref",
+    "ask_for_note",
     "agent_for_telegram_user",
     "create_invite",
     "day_tally",
@@ -64,11 +66,13 @@ __all__ = [
     "next_task",
     "next_task_id",
     "reassign",
+    "save_note",
     "record_outcome",
     "redeem_invite",
     "require_customer_access",
     "require_role",
     "set_language",
+    "stop_waiting_for_note",
     "task_for_agent",
     "today_overview",
 ]

@@ -86,4 +86,4 @@ async def manager_chats(session: AsyncSession) -> list[tuple[int, int, str]]:
             Agent.telegram_chat_id.is_not(None),
         )
     )
-    return [(i, int(c), lang) for i, c, lang in rows.all()]
+    return [(i, c, lang) for i, c, lang in rows.all() if c is not None]

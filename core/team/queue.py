@@ -9,11 +9,15 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.clock import add_days, start_of_day
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models import Customer, Engagement, Order, OrderLine, Product, Task
+from core.models.customers import CustomerPrediction, PredictionModel
 from core.models.orders import COUNTED_STATUSES
+from core.predictions.outlook import CustomerOutlook
+from core.predictions.scoring import expected_next_order_days
 
 LEVELS = ("hot", "warm", "cold")
 TOP_PRODUCTS = 3
@@ -66,6 +70,7 @@ class TaskCard:
     ltv: Decimal
     order_count: int
     top_products: list[tuple[str, str | None]] = field(default_factory=list)  # (name, name_bn)
+    outlook: CustomerOutlook | None = None  # what the prediction models say, when scored
 
 
 def _today_window(as_of: date) -> tuple[datetime, datetime]:
@@ -132,11 +137,24 @@ async def next_task_id(
     as_of: date,
     now: datetime,
     after_task_id: int | None = None,
+    *,
+    skip_task_id: int | None = None,
+    skip_its_customer: bool = False,
 ) -> int | None:
-    """The id of the next workable task (priority desc, due date, id), after one, wrapping round."""
+    """The id of the next workable task (priority desc, due date, id), after one, wrapping round.
+
+    `skip_task_id` leaves a task out (one whose outcome is being written, so the next card can
+    be read before that commit), with every task of its customer when `skip_its_customer`.
+    """
     order = (Task.priority.desc(), Task.due_date.asc(), Task.id.asc())
     # ids only: ix_tasks_agent_queue covers the whole search, no task row is read
     base = select(Task.id).where(_workable(agent_id, as_of, now)).order_by(*order).limit(1)
+    if skip_task_id is not None:
+        base = base.where(Task.id != skip_task_id)
+        if skip_its_customer:
+            tapped = aliased(Task)
+            its_customer = select(tapped.customer_id).where(tapped.id == skip_task_id)
+            base = base.where(Task.customer_id != its_customer.scalar_subquery())
     if after_task_id is not None:
         current = (
             await session.execute(
@@ -171,7 +189,7 @@ async def next_task(
 
 async def task_for_agent(session: AsyncSession, task_id: int, agent_id: int) -> Task:
     """The task if it is assigned to this agent and still open (stale or forged → error)."""
-    task = await session.get(Task, task_id, with_for_update=True)
+    task = await session.get(Task, task_id, with_for_update=True, populate_existing=True)
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.agent_id != agent_id:
@@ -198,8 +216,29 @@ async def list_tasks(
     return [TaskLine(*row) for row in rows.all()], total
 
 
+def _outlook(
+    customer_id: int, pred: CustomerPrediction | None, model: PredictionModel | None
+) -> CustomerOutlook | None:
+    if pred is None or model is None:
+        return None
+    return CustomerOutlook(
+        customer_id=customer_id,
+        as_of=pred.as_of,
+        p_alive=pred.p_alive,
+        prev_p_alive=pred.prev_p_alive,
+        expected_orders_30=pred.expected_orders_30,
+        expected_orders_90=pred.expected_orders_90,
+        expected_order_value=pred.expected_order_value,
+        clv_12m=pred.clv_12m,
+        expected_next_order_days=expected_next_order_days(pred.p_alive, pred.expected_orders_30),
+        model_version=model.version,
+        model_fitted_on=model.fitted_on,
+    )
+
+
 async def load_card(session: AsyncSession, task_id: int) -> TaskCard:
-    """Everything a task card shows: the task, its customer, last order and top products."""
+    """Everything a task card shows: the task, its customer (with their prediction outlook, in
+    the same statement), last order and top products."""
     last_total = (
         select(Order.total)
         .where(Order.customer_id == Customer.id, Order.status.in_(COUNTED_STATUSES))
@@ -209,14 +248,16 @@ async def load_card(session: AsyncSession, task_id: int) -> TaskCard:
     )
     row = (
         await session.execute(
-            select(Task, Customer, last_total)
+            select(Task, Customer, last_total, CustomerPrediction, PredictionModel)
             .join(Customer, Customer.id == Task.customer_id)
+            .outerjoin(CustomerPrediction, CustomerPrediction.customer_id == Customer.id)
+            .outerjoin(PredictionModel, PredictionModel.id == CustomerPrediction.model_id)
             .where(Task.id == task_id)
         )
     ).first()
     if row is None:
         raise NotFound(f"no task {task_id}")
-    task, customer, last_total = row
+    task, customer, last_order_total, pred, model = row
     counted = Order.status.in_(COUNTED_STATUSES)
     top = await session.execute(
         select(Product.name, Product.name_bn)
@@ -248,10 +289,11 @@ async def load_card(session: AsyncSession, task_id: int) -> TaskCard:
         customer_type=customer.customer_type,
         customer_priority=customer.priority_level,
         last_order_date=customer.last_order_date,
-        last_order_total=last_total,
+        last_order_total=last_order_total,
         ltv=customer.total_spend,
         order_count=customer.order_count,
         top_products=[(n, bn) for n, bn in top.all()],
+        outlook=_outlook(customer.id, pred, model),
     )
 
 

@@ -14,16 +14,19 @@ from telegram import InlineKeyboardMarkup, Update
 from core.clock import local_date
 from core.customers.card import render_360
 from core.customers.view import customer_360
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Agent
 from core.phones import normalize_phone
 from core.team import (
+    ask_for_note,
     day_tally,
     list_tasks,
     load_card,
     next_task_id,
     record_outcome,
     require_customer_access,
+    save_note,
+    stop_waiting_for_note,
     task_for_agent,
     today_overview,
 )
@@ -31,7 +34,7 @@ from core.team.access import QUEUE_ROLES
 from handlers.telegram import render
 from handlers.telegram.delivery import answer_query, edit_text, send_text
 from handlers.telegram.guard import Context, guarded, identify
-from handlers.telegram.services import BotServices, NoteTarget, services
+from handlers.telegram.services import BotServices, services
 
 PAGE_SIZE = 8
 OUTCOME_ACTIONS = {
@@ -97,10 +100,9 @@ async def on_button(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":")
     toast: str | None = None
     if len(parts) in (3, 4) and parts[0] == "t" and parts[2] in OUTCOME_ACTIONS:
-        # a short write transaction for the outcome; the next card is read after the commit
-        agent, toast = await _record(update, svc, parts)
-        async with svc.reading() as session:
-            screen = await _next_screen(session, svc, agent)
+        screen, toast = await _tap_outcome(update, svc, parts)
+    elif parts[0] == "t" and len(parts) == 3 and parts[1].isdigit() and parts[2] == "m":
+        screen, toast = await _ask_note(update, svc, int(parts[1]), query.message.message_id)
     else:
         async with svc.reading() as session:
             agent = await identify(session, update, QUEUE_ROLES)
@@ -109,11 +111,7 @@ async def on_button(update: Update, context: Context) -> None:
             elif parts[0] == "p" and len(parts) == 2 and parts[1].isdigit():
                 screen = await _tasks_screen(session, svc, agent, int(parts[1]))
             elif parts[0] == "t" and len(parts) == 3 and parts[1].isdigit():
-                screen, toast = await _task_view(session, svc, agent, int(parts[1]), parts[2])
-                if parts[2] == "m":
-                    svc.notes[agent.telegram_user_id or 0] = NoteTarget(
-                        int(parts[1]), query.message.chat.id, query.message.message_id
-                    )
+                screen = await _task_view(session, svc, agent, int(parts[1]), parts[2])
             else:
                 raise NotFound(f"unknown button {query.data!r}")
     await answer_query(context.bot, query.id, toast)
@@ -121,46 +119,80 @@ async def on_button(update: Update, context: Context) -> None:
     await edit_text(context.bot, query.message.chat.id, query.message.message_id, text, markup)
 
 
-async def _record(update: Update, svc: BotServices, parts: list[str]) -> tuple[Agent, str]:
-    """Record the outcome a button names, for its open task, by its assignee only."""
-    _, task_id, action, *rest = parts
+async def _tap_outcome(update: Update, svc: BotServices, parts: list[str]) -> tuple[Screen, str]:
+    """An outcome button, for its open task, by its assignee only; then the next card.
+
+    The next card is read first, leaving the tapped task out (an outcome always takes it out of
+    the workable queue), so the write is only the outcome: one short transaction, committed
+    together with other agents' taps on SQLite. The screen changes once the outcome committed.
+    """
+    _, raw_id, action, *rest = parts
     arg = rest[0] if rest else None
-    if not task_id.isdigit() or (action in ("l", "x")) != (arg is not None):
+    if not raw_id.isdigit() or (action in ("l", "x")) != (arg is not None):
         raise NotFound(f"malformed button {':'.join(parts)!r}")
-    outcome = OUTCOME_ACTIONS[action]
-    async with svc.writing() as session:
+    task_id, outcome = int(raw_id), OUTCOME_ACTIONS[action]
+    now = svc.now()
+    async with svc.reading() as session:
         agent = await identify(session, update, QUEUE_ROLES)
-        await record_outcome(
+        team = await svc.team(session)
+        next_id = await next_task_id(
             session,
-            int(task_id),
+            agent.id,
+            local_date(now),
+            now,
+            skip_task_id=task_id,
+            skip_its_customer=outcome == "wrong_number",  # their other calls get cancelled
+        )
+        screen = (
+            await _card_screen(session, svc, next_id, agent.language)
+            if next_id is not None
+            else None
+        )
+    await svc.write(
+        lambda session: record_outcome(
+            session,
+            task_id,
             agent.id,
             outcome,
-            svc.now(),
+            now,
             later=arg if action == "l" else None,
             reason=arg if action == "x" else None,
-            team=await svc.team(session),
+            team=team,
         )
+    )
+    if screen is None:  # that was the last one: today's counts, read after the outcome
+        async with svc.reading() as session:
+            screen = await _next_screen(session, svc, agent)
     lang = agent.language
-    return agent, render.t("saved", lang, outcome=render.outcome_label(outcome, lang))
+    return screen, render.t("saved", lang, outcome=render.outcome_label(outcome, lang))
+
+
+async def _ask_note(
+    update: Update, svc: BotServices, task_id: int, message_id: int
+) -> tuple[Screen, str]:
+    """Note 📝: the agent's next text is the note for this task (kept in the database)."""
+    async with svc.reading() as session:
+        agent = await identify(session, update, QUEUE_ROLES)
+        screen = await _card_screen(session, svc, task_id, agent.language)
+    await svc.write(lambda session: ask_for_note(session, agent.id, task_id, message_id))
+    return screen, render.t("note_prompt", agent.language, task=task_id)
 
 
 async def _task_view(
     session: Any, svc: BotServices, agent: Agent, task_id: int, action: str
-) -> tuple[Screen, str | None]:
-    """Menus, back, next and note on a task that must be open and the agent's own."""
+) -> Screen:
+    """Menus, back and next on a task that must be open and the agent's own."""
     lang = agent.language
     await task_for_agent(session, task_id, agent.id)  # open and mine, or refuse
     if action == "s":
-        return await _next_screen(session, svc, agent, after_task_id=task_id), None
+        return await _next_screen(session, svc, agent, after_task_id=task_id)
     text, keyboard = await _card_screen(session, svc, task_id, lang)
     if action == "L":
-        return (text, render.later_keyboard(task_id, lang)), None
+        return text, render.later_keyboard(task_id, lang)
     if action == "X":
-        return (text, render.reasons_keyboard(task_id, lang)), None
+        return text, render.reasons_keyboard(task_id, lang)
     if action == "b":
-        return (text, keyboard), None
-    if action == "m":
-        return (text, keyboard), render.t("note_prompt", lang, task=task_id)
+        return text, keyboard
     raise NotFound(f"unknown task action {action!r}")
 
 
@@ -219,22 +251,30 @@ async def done(update: Update, context: Context) -> None:
 @guarded
 async def text_message(update: Update, context: Context) -> None:
     """Plain text: the note an agent was asked for; strangers get their one refusal."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None or not message.text:
+    message = update.effective_message
+    if message is None or not message.text:
         return
     svc = services(context)
-    target = svc.notes.pop(user.id, None)
-    async with svc.writing() as session:
+    async with svc.reading() as session:
         agent = await identify(session, update, QUEUE_ROLES)
-        if target is None:
-            return
-        await record_outcome(
-            session, target.task_id, agent.id, "note", svc.now(), note=message.text
-        )
-        screen = await _card_screen(session, svc, target.task_id, agent.language)
-        lang = agent.language
-    await send_text(context.bot, _chat_id(update), render.t("note_saved", lang))
-    await edit_text(context.bot, target.chat_id, target.message_id, *screen)
+    task_id, card_message_id = agent.awaiting_note_task_id, agent.awaiting_note_message_id
+    if task_id is None:
+        return
+    text, now = message.text, svc.now()
+    try:
+        await svc.write(lambda session: save_note(session, agent.id, task_id, text, now))
+    except (Conflict, NotFound, PermissionDenied, InvalidInput):
+        # the task moved on (closed, reassigned) or the text was empty: stop waiting anyway
+        await svc.write(lambda session: stop_waiting_for_note(session, agent.id))
+        raise
+    async with svc.reading() as session:
+        screen = await _card_screen(session, svc, task_id, agent.language)
+    chat_id = _chat_id(update)
+    await send_text(context.bot, chat_id, render.t("note_saved", agent.language))
+    if card_message_id is not None:
+        await edit_text(context.bot, chat_id, card_message_id, *screen)
+    else:
+        await send_text(context.bot, chat_id, *screen)
 
 
 @guarded

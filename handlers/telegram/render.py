@@ -12,11 +12,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.customers.card import label
+from core.predictions.outlook import CustomerOutlook
 from core.shopconfig.schema import TemplatesConfig
 from core.team import LATER_CHOICES, NOT_INTERESTED_REASONS, Overview, TaskCard, TaskLine
 from core.texts import format_date, localize_number, money, render
 
 CALLBACK_MAX_BYTES = 64
+FALLING = 0.05  # a drop in P(alive) worth pointing out, as on the Customer 360
 LEVEL_ICON = {"hot": "🔥", "warm": "🌤", "cold": "❄️"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -61,6 +63,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "code": "কোড",
         "script": "কল স্ক্রিপ্ট",
         "attempts": "চেষ্টা",
+        "outlook_alive": "সক্রিয় থাকার সম্ভাবনা {pct}%",
+        "outlook_falling": "(আগে {pct}%, কমছে)",
+        "outlook_next": "পরের অর্ডার আনুমানিক {days} দিনে",
+        "outlook_none": "শীঘ্রই অর্ডারের সম্ভাবনা কম",
+        "outlook_clv": "১২ মাসের সম্ভাব্য কেনা {value}",
         "invalid_phone": "⚠️ নম্বরটি ভুল বলে চিহ্নিত",
         "tasks_page": "📋 খোলা কাজ {first}–{last} / {total}",
         "tasks_none": "কোনো খোলা কাজ নেই।",
@@ -115,6 +122,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "code": "code",
         "script": "Call script",
         "attempts": "attempts",
+        "outlook_alive": "{pct}% chance still active",
+        "outlook_falling": "(was {pct}%, falling)",
+        "outlook_next": "next order in about {days} days",
+        "outlook_none": "no order expected soon",
+        "outlook_clv": "12-month value {value}",
         "invalid_phone": "⚠️ number marked wrong",
         "tasks_page": "📋 Open tasks {first}–{last} of {total}",
         "tasks_none": "No open tasks.",
@@ -276,12 +288,31 @@ def card_text(card: TaskCard, templates: TemplatesConfig | None, lang: str) -> s
     if products or code:
         offer = products + (f" · {t('code', lang)} {code}" if code else "")
         lines.append(f"🎁 {t('suggest', lang)}: {offer.strip(' ·')}")
+    if card.outlook is not None:
+        lines.append(outlook_line(card.outlook, lang))
     if card.attempts:
         lines.append(f"📵 {t('attempts', lang)}: {n(card.attempts)}")
     script = script_text(card, templates, lang)
     if script:
         lines.append(f"📝 {t('script', lang)}:\n{script}")
     return "\n".join(lines)
+
+
+def outlook_line(o: CustomerOutlook, lang: str) -> str:
+    """The prediction on one line: chance still active (and falling), next order, 12-month value."""
+    lang = lang_of(lang)
+    pct = lambda p: localize_number(round(p * 100), lang)  # noqa: E731
+    parts = [t("outlook_alive", lang, pct=pct(o.p_alive))]
+    if o.prev_p_alive is not None and o.prev_p_alive - o.p_alive >= FALLING:
+        parts[0] += " " + t("outlook_falling", lang, pct=pct(o.prev_p_alive))
+    if o.expected_next_order_days is not None:
+        days = localize_number(o.expected_next_order_days, lang)
+        parts.append(t("outlook_next", lang, days=days))
+    else:
+        parts.append(t("outlook_none", lang))
+    if o.clv_12m is not None:
+        parts.append(t("outlook_clv", lang, value=money(round(o.clv_12m), lang)))
+    return "🔮 " + " · ".join(parts)
 
 
 def card_keyboard(task_id: int, lang: str) -> InlineKeyboardMarkup:

@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram.ext import Application, CallbackContext
 
 from core.clock import Clock, local_date, system_clock
 from core.db import Session, SessionFactory, unit_of_work, write_unit_of_work
 from core.errors import ConfigError
+from core.group_commit import GroupCommit
 from core.shopconfig import ShopConfig, load_applied_config
 from core.shopconfig.schema import TeamConfig
 
@@ -27,13 +28,7 @@ log = logging.getLogger(__name__)
 KEY = "trustcart"
 REFUSAL_QUIET = timedelta(hours=1)
 CONFIG_TTL_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class NoteTarget:
-    task_id: int
-    chat_id: int
-    message_id: int
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,12 +38,17 @@ class BotServices:
     bot_username: str | None = None
     refusal_quiet: timedelta = REFUSAL_QUIET
     refused: dict[int, datetime] = field(default_factory=dict)  # stranger → last refusal
-    notes: dict[int, NoteTarget] = field(default_factory=dict)  # agent's user id → note target
-    # SQLite has one writer: queue writes in-process instead of spinning in its busy handler.
+    # SQLite has one writer: queue writes in-process instead of spinning in its busy handler,
+    # and commit concurrent taps together (group commit) instead of one transaction each.
     serialize_writes: bool = False
     _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    committer: GroupCommit | None = None
     _config: ShopConfig | None = None
     _config_at: float = -1e9
+
+    def __post_init__(self) -> None:
+        if self.serialize_writes:
+            self.committer = GroupCommit(self.sessions)
 
     def reading(self) -> Any:
         """A unit of work that only reads."""
@@ -63,6 +63,13 @@ class BotServices:
             return
         async with self._write_lock, write_unit_of_work(self.sessions) as session:
             yield session
+
+    async def write(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run a short write (a tap's outcome) and return its result once it has committed."""
+        if self.committer is not None:
+            return await self.committer.run(work)
+        async with self.writing() as session:
+            return await work(session)
 
     def now(self) -> datetime:
         return self.clock()

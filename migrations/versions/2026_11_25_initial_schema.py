@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("telegram_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("language", sa.String(length=2), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("awaiting_note_task_id", sa.BigInteger(), nullable=True),
+        sa.Column("awaiting_note_message_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_agents_telegram_user_id")),

@@ -104,3 +104,30 @@ async def test_success_rate_counts_purchases_within_the_window(session):
     assert rule is not None
     await session.refresh(rule)
     assert (rule.success_rate, rule.success_measured_on) == (0.5, date(2026, 3, 22))
+
+
+async def test_a_trigger_is_offered_only_while_its_window_has_just_opened(session):
+    cfg = await apply_shop_config(session)
+    assert cfg.crosssell.grace_days == 3
+    p = await products(session)
+    fresh = await make_customer(session)
+    older = await make_customer(session)
+    await make_order(session, fresh, MARCH, [(p["rice"], 5)])
+    await make_order(session, older, date(2026, 2, 20), [(p["rice"], 5)])
+    # 11 March, the first run: `fresh` is on day 10 (rice-spices 7–14 opened on 8 March, still
+    # within 3 days of opening); `older` is on day 19: rice-oil (10–20) opened on 2 March, 9 days
+    # ago, so it is not offered now although its configured window still runs
+    counts = await crosssell_step(session, date(2026, 3, 11), cfg)
+    assert (counts["offers"], counts["messages"]) == (1, 1)
+    (msg,) = await messages(session)
+    assert msg.customer_id == fresh.id and msg.dedupe_key.startswith("crosssell:rice-spices:")
+    # 12 March, day 11: rice-lentils (opened 8 March, last day 11 March) has passed; rice-oil
+    # (opened 11 March) goes out
+    await crosssell_step(session, date(2026, 3, 12), cfg)
+    assert [m.dedupe_key.split(":")[1] for m in await messages(session)] == [
+        "rice-spices",
+        "rice-oil",
+    ]
+    # 15 March, day 14: nothing new although rice-spices' window (7–14) nominally still runs
+    assert (await crosssell_step(session, date(2026, 3, 15), cfg))["offers"] == 0
+    assert all(m.customer_id == fresh.id for m in await messages(session))

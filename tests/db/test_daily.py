@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.daily import InjectedFailure, catch_up, missed_dates, run_cadence
+from core.daily import (
+    InjectedFailure,
+    catch_up,
+    missed_dates,
+    refresh_planner_stats,
+    run_cadence,
+)
 from core.daily_report import cadence_report
 from core.db import Base, make_engine, make_session_factory
 from core.models import JobRun, Message, Reminder, Task
@@ -206,3 +212,18 @@ async def test_only_runs_the_named_steps(engine):
     assert await count(engine, Reminder) > 0
     async with sessions() as s:
         assert await s.scalar(select(JobRun.id).where(JobRun.job == "daily")) is None
+
+
+async def test_planner_statistics_are_refreshed_after_a_bulk_change(engine):
+    sessions = make_session_factory(engine)
+    async with sessions() as s, s.begin():
+        for i in range(30):
+            await make_customer(s, phone=f"+8801811{i:06d}")
+        if engine.dialect.name == "postgresql":
+            await s.execute(text("SELECT pg_stat_force_next_flush()"))
+    analyzed = await refresh_planner_stats(sessions, min_rows=20, share=0.2)
+    if engine.dialect.name != "postgresql":
+        assert analyzed == []  # SQLite plans without table statistics going stale
+        return
+    assert "customers" in analyzed
+    assert "customers" not in await refresh_planner_stats(sessions, min_rows=20, share=0.2)

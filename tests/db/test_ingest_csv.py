@@ -154,6 +154,8 @@ async def test_a_good_shop_imports_exactly(session: AsyncSession) -> None:
     assert (o5.status, o5.total) == ("pending", D(900))
     newcomer = await customer(session, "+8801611000004")
     assert (newcomer.name, o5.customer_id) == ("", newcomer.id)
+    assert (newcomer.language, newcomer.marketing_consent, newcomer.tier) == ("bn", True, "none")
+    assert newcomer.created_at > datetime(2025, 1, 1, tzinfo=UTC)
 
 
 async def test_customer_aggregates_are_exact(session: AsyncSession) -> None:
@@ -408,3 +410,23 @@ async def test_a_product_change_updates_and_a_bad_product_row_is_refused(
     rice = await session.scalar(select(Product).where(Product.sku == "RICE-5KG"))
     assert rice is not None and rice.price == D(470) and rice.name_bn == "মিনিকেট চাল ৫ কেজি"
     assert "honey" in set(await session.scalars(select(Category.code)))
+
+
+async def test_an_order_for_an_unknown_customer_ref_is_refused_but_a_phone_creates_one(
+    session: AsyncSession,
+) -> None:
+    await load(session, import_products, (DATA / "products.csv").read_bytes(), "products.csv")
+    report = await load(
+        session,
+        import_orders,
+        "order_id,customer_ref,phone,ordered_at,sku,quantity,unit_price\n"
+        "R1,C-404,,2025-01-05,EGG-12,12,14.17\n"
+        "R2,C-405,01711000009,2025-01-05,EGG-12,12,14.17\n",
+        "orders.csv",
+    )
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "unknown customer_ref 'C-404' for order R1 (give a phone to create the customer)")
+    ]
+    created = await customer(session, "+8801711000009")
+    assert created.customer_ref == "C-405"
+    assert (await order(session, "R2")).total == D("170.04")  # 12 × 14.17

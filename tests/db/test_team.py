@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Agent, Customer, Engagement, Task
+from core.models.customers import CustomerPrediction, PredictionModel
 from core.shopconfig.schema import TeamConfig
 from core.team import (
+    OutcomeResult,
     create_invite,
     day_tally,
     deactivate_agent_and_reassign,
@@ -101,37 +103,48 @@ async def test_every_outcome(session):
     spare = await make_task(session, customer_id=c2.id, agent_id=agent.id)
     sibling = await make_task(session, customer_id=c2.id, agent_id=agent.id)
 
-    r = await record_outcome(session, t[0].id, agent.id, "ordered", NOW, team=TEAM)
+    async def record(task: Task, outcome: str, **kw: object) -> OutcomeResult:
+        result = await record_outcome(session, task.id, agent.id, outcome, NOW, **kw)  # type: ignore[arg-type]
+        await session.refresh(task)  # the outcome is one UPDATE: reload what it changed
+        return result
+
+    r = await record(t[0], "ordered", team=TEAM)
     assert r.closed and t[0].status == "done" and t[0].outcome == "ordered"
+    assert t[0].completed_at == NOW
 
-    r = await record_outcome(session, t[1].id, agent.id, "no_answer", NOW, team=TEAM)
+    r = await record(t[1], "no_answer", team=TEAM)
     assert not r.closed and t[1].attempts == 1 and t[1].due_at == NOW + timedelta(hours=3)
+    assert (r.due_at, r.due_date) == (NOW + timedelta(hours=3), DAY)
     with pytest.raises(Conflict):  # not yet due is fine, but closed is not: close it
-        await record_outcome(session, t[0].id, agent.id, "ordered", NOW, team=TEAM)
-    r = await record_outcome(session, t[1].id, agent.id, "no_answer", NOW, team=TEAM)
+        await record(t[0], "ordered", team=TEAM)
+    r = await record(t[1], "no_answer", team=TEAM)
     assert r.closed and t[1].status == "done" and t[1].outcome == "no_answer"
+    assert t[1].attempts == 2 and t[1].due_at == NOW + timedelta(hours=3)  # kept as it was
 
-    r = await record_outcome(session, t[2].id, agent.id, "call_later", NOW, later="2h", team=TEAM)
-    assert t[2].due_at == NOW + timedelta(hours=2) and t[2].status == "open"
-    r = await record_outcome(
-        session, t[2].id, agent.id, "call_later", NOW, later="tomorrow", team=TEAM
-    )
+    r = await record(t[2], "call_later", later="2h", team=TEAM)
+    assert t[2].due_at == NOW + timedelta(hours=2) and t[2].status == "open" and not r.closed
+    r = await record(t[2], "call_later", later="tomorrow", team=TEAM)
     assert t[2].due_date == DAY + timedelta(days=1) and t[2].due_at is None
-    await record_outcome(session, t[2].id, agent.id, "call_later", NOW, later="3d", team=TEAM)
+    await record(t[2], "call_later", later="3d", team=TEAM)
     assert t[2].due_date == DAY + timedelta(days=3)
     with pytest.raises(InvalidInput):
-        await record_outcome(session, t[2].id, agent.id, "call_later", NOW, later="9y")
+        await record(t[2], "call_later", later="9y")
 
-    await record_outcome(session, t[3].id, agent.id, "not_interested", NOW, reason="price")
+    await record(t[3], "not_interested", reason="price")
     assert (t[3].status, t[3].outcome, t[3].outcome_note) == ("done", "not_interested", "price")
+    with pytest.raises(InvalidInput):
+        await record(t[4], "not_interested", reason="bored")
 
-    await record_outcome(session, t[4].id, agent.id, "note", NOW, note="  বিকেলে ফোন করুন ")
+    await record(t[4], "note", note="  বিকেলে ফোন করুন ")
     assert t[4].status == "open" and t[4].outcome_note == "বিকেলে ফোন করুন"
+    with pytest.raises(InvalidInput):
+        await record(t[4], "note", note="   ")
 
-    await record_outcome(session, spare.id, agent.id, "wrong_number", NOW)
+    await record(spare, "wrong_number")
     await session.refresh(c2)
     await session.refresh(sibling)
     assert c2.phone_valid is False and sibling.status == "cancelled"
+    assert spare.status == "done" and spare.outcome == "wrong_number"
 
     kinds = dict(
         (
@@ -165,8 +178,14 @@ async def test_forged_stale_and_reassign(session):
     await record_outcome(session, task.id, b.id, "ordered", NOW)
     with pytest.raises(Conflict):
         await reassign(session, task.id, a.id)
+    with pytest.raises(Conflict):  # closed: a second tap changes nothing
+        await record_outcome(session, task.id, b.id, "no_answer", NOW)
     with pytest.raises(NotFound):
         await record_outcome(session, 987654, b.id, "ordered", NOW)
+    logged = await session.scalar(
+        select(func.count()).select_from(Engagement).where(Engagement.task_id == task.id)
+    )
+    assert logged == 1  # refusals log nothing
 
 
 async def test_customer_visibility(session):
@@ -202,6 +221,24 @@ async def test_card_has_customer_and_products(session):
     task = await make_task(session, customer_id=c.id, agent_id=a.id, suggestion={"sku": "X"})
     card = await load_card(session, task.id)
     assert (card.customer_name, card.tier, card.phone) == ("Rahima", "gold", c.phone)
-    assert card.suggestion == {"sku": "X"} and card.top_products == []
+    assert card.suggestion == {"sku": "X"} and card.top_products == [] and card.outlook is None
+    model = PredictionModel(version="bgnbd-t", fitted_on=DAY, status="fitted")
+    session.add(model)
+    await session.flush()
+    session.add(
+        CustomerPrediction(
+            customer_id=c.id,
+            as_of=DAY,
+            model_id=model.id,
+            p_alive=0.8,
+            expected_orders_30=1.0,
+            expected_orders_90=2.5,
+            clv_12m=9000.0,
+        )
+    )
+    await session.flush()
+    outlook = (await load_card(session, task.id)).outlook
+    assert outlook is not None and (outlook.p_alive, outlook.model_version) == (0.8, "bgnbd-t")
+    assert outlook.expected_next_order_days == 24  # 30 · 0.8 / 1.0
     assert await session.scalar(select(func.count()).select_from(Customer)) >= 1
     assert await session.scalar(select(func.count()).select_from(Task)) == 1

@@ -20,11 +20,44 @@ def test_thresholds_follow_the_customer_rhythm() -> None:
     assert winback_thresholds([30, 60, 90], 45.0, 2, 3) == [30, 60, 90]  # too few orders
 
 
-def test_stage_windows() -> None:
+def test_a_stage_fires_within_grace_of_crossing_its_threshold() -> None:
     t = [30, 60, 90]
-    assert [winback_stage(d, t) for d in (29, 30, 59, 60, 90, 179, 180)] == [
-        None, 0, 0, 1, 2, 2, None,
+    days = (29, 30, 36, 37, 59, 60, 66, 67, 89, 90, 96, 97, 180)
+    assert [winback_stage(d, t, 7) for d in days] == [
+        None, 0, 0, None, None, 1, 1, None, None, 2, 2, None, None,
     ]  # fmt: skip
+    # a grace longer than the gap to the next stage ends at the next threshold
+    assert [winback_stage(d, [30, 35], 7) for d in (34, 35, 41, 42)] == [0, 1, 1, None]
+
+
+async def test_first_run_on_an_old_shop_messages_only_who_crossed_a_threshold(session):
+    cfg = await apply_shop_config(session)
+    rice = await make_product(session, category="rice")
+    as_of = date(2026, 3, 10)
+    silent = {
+        "crossed_30_today": 30,  # 8 Feb 2026
+        "crossed_30_six_days_ago": 36,  # 2 Feb
+        "past_30_by_a_week": 37,  # 1 Feb: missed the grace, waits for the 60-day stage
+        "midway": 45,  # 24 Jan
+        "crossed_90_today": 90,  # 10 Dec 2025
+        "long_gone": 200,  # 21 Aug 2025
+    }
+    ids = {}
+    for label, days in silent.items():
+        c = await make_customer(session)
+        await make_order(session, c, as_of - timedelta(days=days), [(rice, 5)])
+        ids[c.id] = label
+    counts = await winback_step(session, as_of, cfg)
+    assert (counts["stage_30"], counts["stage_60"], counts["stage_90"]) == (2, 0, 1)
+    keys = (await session.scalars(select(Coupon.dedupe_key).order_by(Coupon.id))).all()
+    assert sorted(ids[int(k.split(":")[2])] + ":" + k.split(":")[3] for k in keys) == [
+        "crossed_30_six_days_ago:2026-02-02",
+        "crossed_30_today:2026-02-08",
+        "crossed_90_today:2025-12-10",
+    ]
+    # the one a week past 30 days gets the 60-day stage when it comes (24 days later)
+    later = await winback_step(session, as_of + timedelta(days=23), cfg)
+    assert later["stage_60"] == 1
 
 
 async def test_escalates_once_per_stage_and_spell(session):

@@ -383,3 +383,68 @@ async def test_flood_control_not_modified_and_blocked_agent(
         assert (await s.get(Task, gone_task)).agent_id != gone_id  # released, then re-assigned
     assert await push_daily_summary(context, DAY) == 1
     await fake.wait_for("sendPhoto", chat_id=9201)
+
+
+async def test_customer_lookup_own_and_manager(bot: RunningBot, engine: AsyncEngine) -> None:
+    fake = bot.fake
+    async with make_session_factory(engine)() as s, s.begin():
+        asha = await make_agent(s, name="Asha", telegram_user_id=7301, telegram_chat_id=7301)
+        other = await make_agent(s, name="Bilal", telegram_user_id=7302, telegram_chat_id=7302)
+        await make_agent(
+            s, name="Boss", role="manager", telegram_user_id=9301, telegram_chat_id=9301
+        )
+        mine = await make_customer(
+            s, name="রহিমা বেগম", assigned_agent_id=asha.id, tier="gold", district="Dhaka"
+        )
+        theirs = await make_customer(s, name="করিম মিয়া", assigned_agent_id=other.id)
+        mine_phone, theirs_phone = mine.phone, theirs.phone
+    local = "0" + mine_phone.removeprefix("+880")  # 01XXXXXXXXX, as agents type it
+
+    (card,) = await bot.say(fake.user(7301, "Asha"), f"/customer {local}")
+    text = card.params["text"]
+    assert f"👤 রহিমা বেগম · {mine_phone}" in text
+    assert "গোল্ড" in text and "এখনো কোনো অর্ডার নেই" in text and "ওয়ালেট ৳০" in text
+    (card,) = await bot.say(fake.user(9301, "Boss"), f"/customer {theirs_phone}")
+    assert f"👤 করিম মিয়া · {theirs_phone}" in card.params["text"]  # a manager sees anyone
+    (refused,) = await bot.say(fake.user(7301, "Asha"), f"/customer {theirs_phone}")
+    assert "অনুমতি" in refused.params["text"] and "করিম" not in refused.params["text"]
+    (unknown,) = await bot.say(fake.user(9301, "Boss"), "/customer 01999999999")
+    assert "⚠️" in unknown.params["text"]
+
+
+async def test_waiting_for_a_note_survives_a_restart(
+    fake_telegram: FakeTelegram, database_url: str, engine: AsyncEngine
+) -> None:
+    sessions = make_session_factory(engine)
+    async with sessions() as s, s.begin():
+        asha = await make_agent(s, name="Asha", telegram_user_id=7401, telegram_chat_id=7401)
+        agent_id = asha.id
+    (task_id,) = await _seed_tasks(engine, agent_id, 1)
+    user = fake_telegram.user(7401, "Asha")
+    async with running_bot(fake_telegram, database_url, sessions, "polling") as bot:
+        (today,) = await bot.say(user, "/today")
+        msg = today.result["message_id"]
+        await bot.tap(user, msg, "q")
+        answer = await bot.tap(user, msg, f"t:{task_id}:m", edits=False)
+        assert "নোট" in answer.params["text"]
+    async with sessions() as s:  # the bot stopped; the database remembers
+        waiting = await s.get(Agent, agent_id)
+        assert (waiting.awaiting_note_task_id, waiting.awaiting_note_message_id) == (task_id, msg)
+
+    async with running_bot(fake_telegram, database_url, sessions, "polling") as bot:
+        mark = fake_telegram.mark()
+        await fake_telegram.send_text(user, "সন্ধ্যায় ফোন করতে বলেছেন")
+        (saved,) = await fake_telegram.wait_for("sendMessage", chat_id=7401, after=mark)
+        assert "নোট রাখা হয়েছে" in saved.params["text"]
+        await fake_telegram.settle()
+        # the card message the note was asked on is refreshed (unchanged text: Telegram says so)
+        (edit,) = [c for c in fake_telegram.calls[mark:] if c.method == "editMessageText"]
+        assert edit.params["message_id"] == str(msg) and f"#{task_id}" in edit.params["text"]
+        assert ("note", "সন্ধ্যায় ফোন করতে বলেছেন") in await _engagements(engine, task_id)
+        mark = fake_telegram.mark()
+        await fake_telegram.send_text(user, "just chatting")  # no longer waiting: no note
+        await fake_telegram.settle()
+        assert fake_telegram.find("sendMessage", chat_id=7401, after=mark) == []
+    assert len(await _engagements(engine, task_id)) == 1
+    async with sessions() as s:
+        assert (await s.get(Agent, agent_id)).awaiting_note_task_id is None

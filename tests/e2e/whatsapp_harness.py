@@ -117,8 +117,13 @@ class Harness:
         self.dispatchers.append(d)
         return d
 
+    async def processed(self) -> int:
+        """Process every stored inbound message (and finish the ERP posts that caused)."""
+        return await self.hooks.inbox.drain()
+
     async def drain(self, **kw: Any) -> Dispatcher:
-        """One dispatcher, drained once; callbacks delivered."""
+        """Inbound processed, then one dispatcher drained once; callbacks delivered."""
+        await self.processed()
         d = self.dispatcher(**kw)
         await d.drain_once()
         await self.fake.settle()
@@ -170,8 +175,11 @@ class Harness:
         async with self.http.post(f"{self.local_url}{path}", data=params, headers=headers) as r:
             return r.status
 
-    async def inbound(self, phone: str, body: str, **kw: Any) -> tuple[int, str]:
-        """A customer's WhatsApp message, as Twilio posts it; returns (status, MessageSid)."""
+    async def inbound(
+        self, phone: str, body: str, *, process: bool = True, **kw: Any
+    ) -> tuple[int, str]:
+        """A customer's WhatsApp message, as Twilio posts it, then processed (unless `process`
+        is False); returns (status, MessageSid)."""
         sid = "SM" + uuid.uuid4().hex
         params = {
             "AccountSid": ACCOUNT_SID,
@@ -184,7 +192,10 @@ class Harness:
             "ProfileName": "Rahima",
             "NumMedia": "0",
         }
-        return await self.post("/twilio/inbound", params, **kw), sid
+        status = await self.post("/twilio/inbound", params, **kw)
+        if process:
+            await self.processed()
+        return status, sid
 
 
 async def start_harness(
@@ -206,7 +217,6 @@ async def start_harness(
     hooks = setup_twilio_webhooks(
         app, sessions, auth_token=AUTH_TOKEN, public_base_url="", clock=clock
     )
-    hooks.erp_retry_base = 0.01
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.kpis import AgentDay, DailySummary, Influence, MessageFunnel
+from core.predictions.outlook import CustomerOutlook
 from core.shopconfig import load_config_dir
 from core.team import Overview, TaskCard
 from handlers.telegram import render, render_reports
@@ -111,6 +112,43 @@ def test_card_without_history_or_script_vars() -> None:
     text = render.card_text(card, TEMPLATES, "bn")
     assert "শেষ অর্ডার" not in text and "⚠️" in text
     assert "আসসালামু আলাইকুম রহিমা বেগম" in text and "{" not in text
+
+
+def _outlook(**overrides) -> CustomerOutlook:  # noqa: ANN003
+    values = dict(
+        customer_id=7,
+        as_of=date(2026, 3, 9),
+        p_alive=0.82,
+        prev_p_alive=0.9,
+        expected_orders_30=1.2,
+        expected_orders_90=3.1,
+        expected_order_value=950.0,
+        clv_12m=12345.4,
+        expected_next_order_days=6,
+        model_version="bgnbd-1",
+        model_fitted_on=date(2026, 3, 1),
+    )
+    values.update(overrides)
+    return CustomerOutlook(**values)
+
+
+def test_card_shows_the_prediction_outlook() -> None:
+    card = _card(outlook=_outlook())
+    bn = render.card_text(card, TEMPLATES, "bn")
+    assert (
+        "🔮 সক্রিয় থাকার সম্ভাবনা ৮২% (আগে ৯০%, কমছে) · পরের অর্ডার আনুমানিক ৬ দিনে"
+        " · ১২ মাসের সম্ভাব্য কেনা ৳১২,৩৪৫"
+    ) in bn
+    assert "(ছন্দের নিশ্চয়তা: মাঝারি)" in bn  # the learned rhythm's confidence stays
+    en = render.card_text(card, TEMPLATES, "en")
+    assert (
+        "🔮 82% chance still active (was 90%, falling) · next order in about 6 days"
+        " · 12-month value ৳12,345"
+    ) in en
+    steady = _outlook(prev_p_alive=0.84, expected_next_order_days=None, clv_12m=None)
+    line = render.outlook_line(steady, "en")
+    assert line == "🔮 82% chance still active · no order expected soon"
+    assert "🔮" not in render.card_text(_card(), TEMPLATES, "en")  # not scored: no line
 
 
 def test_keyboards_fit_in_64_bytes() -> None:

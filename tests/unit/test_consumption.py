@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cadence_text import day_text, join_names, quantity_text
+from core.cadence_text import day_text, join_names, product_text, quantity_text
 from core.consumption import (
     Profile,
     choose_profile,
@@ -146,3 +146,13 @@ def test_wording() -> None:
     assert day_text(date(2026, 3, 23), "en") == "23 March"
     assert join_names(["চাল", "ডাল", "তেল"], "bn") == "চাল, ডাল ও তেল"
     assert join_names(["rice"], "en") == "rice"
+
+
+def test_product_text_drops_the_pack_size_a_reason_states_anyway() -> None:
+    assert product_text("Miniket rice 5 kg") == "Miniket rice"
+    assert product_text("মিনিকেট চাল ৫ কেজি") == "মিনিকেট চাল"
+    assert product_text("Farm eggs 12 pcs") == "Farm eggs"
+    assert product_text("Turmeric (200g)") == "Turmeric"
+    assert product_text("ডিম ১২টি") == "ডিম"
+    assert product_text("Vitamin B12") == "Vitamin B12"  # no unit: not a pack size
+    assert product_text("5 kg") == "5 kg"  # nothing would be left

@@ -1,0 +1,206 @@
+"""The reminder step's SQL: each (customer, purchase key)'s latest purchase near its due date.
+
+One statement ranks every counted purchase line in the lookback window per (customer, product)
+— or per (customer, category) for categories whose products substitute each other — so only the
+latest purchase counts and a later one suppresses it. The same statement joins the product's
+(else the category's) profile, computes consumption days with the integer formula of
+core.consumption, and keeps only lines whose due date is near `as_of`. A second statement fetches
+the purchase dates of the candidates with enough history for a learned rhythm.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.bulk import among
+from core.models import Category, ConsumptionProfile, Customer, Order, OrderLine, Product, Reminder
+from core.models.orders import COUNTED_STATUSES
+from core.shopconfig.loader import ShopConfig
+
+
+def days_since(session: AsyncSession, as_of: date, column: Any) -> Any:
+    """Whole days from a date column to `as_of`, in the session's dialect."""
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        return literal(as_of, Date) - column
+    return cast(func.julianday(literal(as_of.isoformat())) - func.julianday(column), Integer)
+
+
+def _milli(column: Any) -> Any:
+    return cast(func.round(column * 1000), BigInteger)
+
+
+async def substitute_category_ids(session: AsyncSession, codes: Sequence[str]) -> list[int]:
+    if not codes:
+        return []
+    return list((await session.scalars(select(Category.id).where(Category.code.in_(codes)))).all())
+
+
+def _purchase_key(substitutes: list[int]) -> Any:
+    """What a repurchase must match: the product, or (substitute categories) minus the category."""
+    if not substitutes:
+        return OrderLine.product_id
+    return case(
+        (Product.category_id.in_(substitutes), -Product.category_id), else_=OrderLine.product_id
+    )
+
+
+def _ranked_lines(as_of: date, lookback_days: int, substitutes: list[int]) -> Any:
+    """Counted purchase lines in the lookback window, ranked newest first per purchase key."""
+    pkey = _purchase_key(substitutes)
+    partition = (Order.customer_id, pkey)
+    return (
+        select(
+            Order.customer_id.label("customer_id"),
+            pkey.label("pkey"),
+            OrderLine.id.label("line_id"),
+            OrderLine.product_id.label("product_id"),
+            Product.category_id.label("category_id"),
+            Order.order_date.label("order_date"),
+            OrderLine.base_quantity.label("base_quantity"),
+            func.row_number()
+            .over(
+                partition_by=partition,
+                order_by=(Order.order_date.desc(), Order.id.desc(), OrderLine.id.desc()),
+            )
+            .label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            Order.status.in_(COUNTED_STATUSES),
+            Order.order_date > as_of - timedelta(days=lookback_days),
+            Order.order_date <= as_of,
+        )
+        .cte("ranked")
+    )
+
+
+def latest_purchases_query(
+    session: AsyncSession,
+    as_of: date,
+    cfg: ShopConfig,
+    substitutes: list[int],
+    *,
+    window_only: bool = True,
+    ranked: Any = None,
+) -> Any:
+    """SELECT of each (customer, purchase key)'s latest line with its profile and consumption days.
+
+    With `window_only` only lines that may be due, basket-able or late today are kept (for a
+    learned rhythm the bound uses the profile's clamps), and lines already late-touched are left
+    out. Customers who may not get marketing (opt-out, consent) are left out too.
+    """
+    cc = cfg.consumption
+    if ranked is None:
+        ranked = _ranked_lines(as_of, cc.lookback_days, substitutes)
+    pp = aliased(ConsumptionProfile)
+    cp = aliased(ConsumptionProfile)
+    rd = aliased(Reminder)
+    rl = aliased(Reminder)
+    avg = func.coalesce(pp.avg_consumption_days, cp.avg_consumption_days)
+    buffer = func.coalesce(pp.buffer_days, cp.buffer_days)
+    low = func.coalesce(pp.min_days, cp.min_days)
+    high = func.coalesce(pp.max_days, cp.max_days)
+    ref = _milli(func.coalesce(pp.reference_quantity, cp.reference_quantity))
+    raw = (2 * avg * _milli(ranked.c.base_quantity) + ref) // (2 * ref)
+    days = case((raw < low, low), (raw > high, high), else_=raw)
+    elapsed = days_since(session, as_of, ranked.c.order_date)
+    stmt = (
+        select(
+            ranked.c.customer_id,
+            ranked.c.pkey,
+            ranked.c.line_id,
+            ranked.c.product_id,
+            ranked.c.order_date,
+            ranked.c.base_quantity,
+            ranked.c.n,
+            days.label("days"),
+            buffer.label("buffer_days"),
+            low.label("min_days"),
+            high.label("max_days"),
+            (rd.id.is_not(None)).label("due_sent"),
+            Product.sku,
+            Product.name,
+            Product.name_bn,
+            Product.unit,
+            Category.code.label("category"),
+            Customer.priority_level,
+            Customer.customer_type,
+            Customer.total_spend,
+            Customer.whatsapp_status,
+            Customer.language,
+            Customer.name.label("customer_name"),
+        )
+        .select_from(ranked)
+        .join(Product, Product.id == ranked.c.product_id)
+        .join(Category, Category.id == ranked.c.category_id)
+        .join(Customer, Customer.id == ranked.c.customer_id)
+        .outerjoin(pp, pp.product_id == ranked.c.product_id)
+        .outerjoin(cp, cp.category_id == ranked.c.category_id)
+        .outerjoin(rd, and_(rd.order_line_id == ranked.c.line_id, rd.kind == "due"))
+        .where(ranked.c.rn == 1, avg.is_not(None))
+    )
+    if not window_only:
+        return stmt
+    # a plain bound on the purchase date first (the profiles' clamps): only these rows are joined
+    horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
+    nearest = min((p.min_days - p.buffer_days for p in cc.profiles), default=0)
+    stmt = stmt.where(
+        ranked.c.order_date > as_of - timedelta(days=horizon + 2 * cc.late_touch_after_days),
+        ranked.c.order_date <= as_of - timedelta(days=max(0, nearest - cc.basket_window_days)),
+    )
+    learnable = ranked.c.n >= cc.learned_rhythm.min_purchases
+    earliest = case((learnable, low), else_=days) - buffer
+    latest = case((learnable, high), else_=days) - buffer
+    stmt = stmt.outerjoin(rl, and_(rl.order_line_id == ranked.c.line_id, rl.kind == "late")).where(
+        rl.id.is_(None),
+        elapsed >= earliest - cc.basket_window_days,
+        elapsed < latest + 2 * cc.late_touch_after_days,
+        Customer.opted_out_at.is_(None),
+        Customer.phone_valid.is_(True),
+    )
+    if cfg.messaging.consent_policy == "erp_flag":
+        stmt = stmt.where(Customer.marketing_consent.is_(True))
+    return stmt
+
+
+async def purchase_dates(
+    session: AsyncSession,
+    as_of: date,
+    cfg: ShopConfig,
+    substitutes: list[int],
+    keys: set[tuple[int, int]],
+) -> dict[tuple[int, int], list[date]]:
+    """Distinct purchase dates (sorted) of the given (customer, purchase key) pairs in the lookback."""
+    if not keys:
+        return {}
+    pkey = _purchase_key(substitutes)
+    stmt = (
+        select(Order.customer_id, pkey, Order.order_date)
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            among(session, Order.customer_id, sorted({cid for cid, _ in keys})),
+            Order.status.in_(COUNTED_STATUSES),
+            Order.order_date > as_of - timedelta(days=cfg.consumption.lookback_days),
+            Order.order_date <= as_of,
+        )
+        .distinct()
+    )
+    dates: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for customer_id, key, day in (await session.execute(stmt)).all():
+        if (customer_id, key) in keys:
+            dates[(customer_id, key)].append(day)
+    for found in dates.values():
+        found.sort()
+    return dates
