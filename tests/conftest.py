@@ -1,5 +1,6 @@
 """Database fixtures: every database test runs on SQLite and on PostgreSQL.
 
+- `new_database`: a factory of more such databases (for tests that compare two runs).
 - `engine`: a migrated database of its own for the test (commits allowed), cloned from a
   template migrated once per run (SQLite: a file copy; PostgreSQL: CREATE DATABASE … TEMPLATE).
 - `session`: a session on that engine (commit freely; the database is thrown away).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -107,23 +108,39 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _postgres_unavailable(pg_server: _PgServer) -> None:
+    if REQUIRE_PG:
+        pytest.fail(f"REQUIRE_POSTGRES=1 but {pg_server.error}")
+    pytest.skip(str(pg_server.error))
+
+
 @pytest.fixture
-async def database_url(
+async def new_database(
     backend: str, tmp_path: Path, sqlite_template: Path, pg_server: _PgServer
-) -> AsyncIterator[str]:
+) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """A factory of freshly migrated databases on the test's backend (dropped afterwards)."""
+    made: list[str] = []
+
+    async def make() -> str:
+        if backend == "sqlite":
+            path = tmp_path / f"test-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(sqlite_template, path)
+            return f"sqlite+aiosqlite:///{path}"
+        if pg_server.error is not None:
+            _postgres_unavailable(pg_server)
+        url = await pg_server.clone()
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        await pg_server.drop(url)
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[], Awaitable[str]]) -> str:
     """The URL of a freshly migrated database for one test."""
-    if backend == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copyfile(sqlite_template, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    if pg_server.error is not None:
-        if REQUIRE_PG:
-            pytest.fail(f"REQUIRE_POSTGRES=1 but {pg_server.error}")
-        pytest.skip(pg_server.error)
-    url = await pg_server.clone()
-    yield url
-    await pg_server.drop(url)
+    return await new_database()
 
 
 @pytest.fixture
@@ -149,9 +166,7 @@ async def empty_database_url(
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
     if pg_server.error is not None:
-        if REQUIRE_PG:
-            pytest.fail(f"REQUIRE_POSTGRES=1 but {pg_server.error}")
-        pytest.skip(pg_server.error)
+        _postgres_unavailable(pg_server)
     name = f"tc_{RUN_ID}_{uuid.uuid4().hex[:10]}"
     await pg_server._create(name)
     url = pg_server.url_for(name)

@@ -4,12 +4,9 @@ what one clean run leaves, catch-up runs missed dates oldest first."""
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,24 +112,11 @@ async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-async def second_engine(
-    backend, tmp_path: Path, sqlite_template, pg_server
-) -> AsyncIterator[AsyncEngine]:
+async def second_engine(new_database) -> AsyncIterator[AsyncEngine]:
     """Another freshly migrated database on the same backend."""
-    if backend == "sqlite":
-        path = tmp_path / f"second-{uuid.uuid4().hex[:6]}.db"
-        shutil.copyfile(sqlite_template, path)
-        eng = make_engine(f"sqlite+aiosqlite:///{path}")
-        yield eng
-        await eng.dispose()
-        return
-    if pg_server.error is not None:
-        pytest.skip(pg_server.error)
-    url = await pg_server.clone()
-    eng = make_engine(url)
+    eng = make_engine(await new_database())
     yield eng
     await eng.dispose()
-    await pg_server.drop(url)
 
 
 async def count(engine: AsyncEngine, model: type) -> int:
