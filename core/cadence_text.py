@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from core.texts import bangla_digits
+from core.digits import to_bangla_digits
 
 MONTHS_BN = (
     "জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন",
@@ -44,7 +44,7 @@ def quantity_text(base_quantity: Decimal | float | int, base_unit: str, lang: st
     number = _number(qty)
     if lang == "bn":
         sep = "" if unit == "pcs" else " "
-        return f"{bangla_digits(number)}{sep}{UNIT_BN[unit]}"
+        return f"{to_bangla_digits(number)}{sep}{UNIT_BN[unit]}"
     return f"{number} {UNIT_EN[unit]}"
 
 
@@ -58,7 +58,7 @@ def product_text(name: str) -> str:
 def day_text(day: date, lang: str) -> str:
     """A date without the year: "২৩ মার্চ" / "23 March"."""
     if lang == "bn":
-        return f"{bangla_digits(str(day.day))} {MONTHS_BN[day.month - 1]}"
+        return f"{to_bangla_digits(str(day.day))} {MONTHS_BN[day.month - 1]}"
     return f"{day.day} {MONTHS_EN[day.month - 1]}"
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.assignment import call_room
 from core.clock import Clock, system_clock
 from core.coupons import CouponRequest, IssuedCoupon, issue_coupons
+from core.digits import to_bangla_digits
 from core.membership import discount_value
 from core.models import (
     Campaign,
@@ -49,7 +50,6 @@ from core.shopconfig import ShopConfig
 from core.shopconfig.schema import TargetFilter
 from core.sqlbulk import insert_ignore, table_of
 from core.tasks import NewTask, create_tasks, task_priority
-from core.texts import bangla_digits
 
 
 def holdout_rank(campaign_key: str, customer_id: int) -> str:
@@ -113,7 +113,7 @@ def target_conditions(target: TargetFilter, as_of: date, consent_policy: str) ->
 
 def _date_text(day: date, lang: str) -> str:
     text = f"{day.day}/{day.month}/{day.year}"
-    return bangla_digits(text) if lang == "bn" else text
+    return to_bangla_digits(text) if lang == "bn" else text
 
 
 def message_variables(

@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 
 from core.clock import local_noon
 from core.coupons import CouponRequest, issue_coupons
+from core.digits import to_bangla_digits
 from core.models import Coupon, Customer, Engagement, MembershipEvent, Order, WalletEntry
 from core.models.orders import COUNTED_STATUSES
 from core.outbox import OutgoingMessage, queue_messages
@@ -47,7 +48,7 @@ from core.shopconfig import ShopConfig
 from core.shopconfig.schema import MembershipConfig, TierDef
 from core.sqlbulk import dialect_insert, insert_ignore, table_of
 from core.tasks import NewTask, create_tasks, ids_by_key, task_priority
-from core.texts import bangla_digits, money
+from core.texts import money
 
 TIER_ORDER = ("none", "silver", "gold", "permanent")
 
@@ -162,7 +163,7 @@ def _reason(u: Upgrade, t: TierDef) -> tuple[str, str]:
         f"Became a {t.name} Member ({u.order_count} orders, {money(u.total_spend, 'en')}). "
         f"Congratulate and explain: {t.benefits_en}"
     )
-    return bangla_digits(bn), en
+    return to_bangla_digits(bn), en
 
 
 async def apply_upgrades(

@@ -8,19 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-BANGLA_DIGITS = "০১২৩৪৫৬৭৮৯"
-_TO_BN = str.maketrans("0123456789", BANGLA_DIGITS)
-_TO_ASCII = str.maketrans(BANGLA_DIGITS, "0123456789")
-
-
-def bangla_digits(text: str) -> str:
-    """Write ASCII digits as Bangla digits ("5 কেজি" → "৫ কেজি")."""
-    return text.translate(_TO_BN)
-
-
-def ascii_digits(text: str) -> str:
-    """Write Bangla digits as ASCII digits ("৫" → "5")."""
-    return text.translate(_TO_ASCII)
+from core.digits import to_bangla_digits
 
 
 def localize_number(value: Any, lang: str) -> str:
@@ -30,14 +18,14 @@ def localize_number(value: Any, lang: str) -> str:
         text = f"{value:f}"
     else:
         text = str(value)
-    return bangla_digits(text) if lang == "bn" else text
+    return to_bangla_digits(text) if lang == "bn" else text
 
 
 def money(amount: Any, lang: str) -> str:
     """Taka with thousands separators: ৳১২,৫০০ in Bangla, ৳12,500 in English."""
     value = Decimal(str(amount or 0)).quantize(Decimal(1))
     text = f"৳{value:,}"
-    return bangla_digits(text) if lang == "bn" else text
+    return to_bangla_digits(text) if lang == "bn" else text
 
 
 _FIELD = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
@@ -86,5 +74,5 @@ MONTHS_BN = (
 def format_date(day: Any, lang: str) -> str:
     """A date as people write it: "২৩ মার্চ ২০২৬" in Bangla, "23 Mar 2026" in English."""
     if lang == "bn":
-        return bangla_digits(f"{day.day} {MONTHS_BN[day.month - 1]} {day.year}")
+        return to_bangla_digits(f"{day.day} {MONTHS_BN[day.month - 1]} {day.year}")
     return f"{day.day} {day:%b %Y}"

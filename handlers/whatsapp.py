@@ -136,7 +136,6 @@ def setup_twilio_webhooks(
 
     async def start(_: web.Application) -> None:
         hooks.inbox.start()
-        hooks.statuses.writer.start()
 
     async def stop(_: web.Application) -> None:
         await hooks.statuses.writer.stop()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock, system_clock
 from core.db import SessionFactory, write_unit_of_work
 from core.errors import InvalidInput
+from core.group_commit import GroupCommitWriter
 from core.inbox import (
     PendingInbound,
     Received,
@@ -33,7 +34,6 @@ from core.inbox import (
 )
 from core.shopconfig import ShopConfig
 from messaging.erp import ErpPoster
-from messaging.groupcommit import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ class Inbox:
     # --- the worker --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the writer and the worker (which first catches up on what is unprocessed)."""
-        self.writer.start()
+        """Start the worker (which first catches up on what is unprocessed)."""
         if self._task is None:
             self._next_erp_retry = 0.0
             self._task = asyncio.create_task(self._run(), name="inbox-worker")

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SessionFactory
 from core.delivery import StatusResult, record_status
+from core.group_commit import GroupCommitWriter
 from core.shopconfig import ShopConfig
-from messaging.groupcommit import GroupCommitWriter
 
 
 @dataclass(frozen=True)

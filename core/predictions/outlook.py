@@ -9,11 +9,11 @@ import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.digits import to_bangla_digits
 from core.models.customers import Customer, CustomerPrediction, PredictionModel
 from core.predictions.config import PredictionsConfig
 from core.predictions.scoring import expected_next_order_days
 
-BANGLA_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 # Upper edges of the CLV bands in the manager report (taka); the last band is open.
 CLV_BANDS = (500, 1_000, 2_500, 5_000, 10_000, 25_000)
 
@@ -82,7 +82,13 @@ async def prediction_for_customer(
     ).first()
     if row is None:
         return None
-    pred, model = row
+    return outlook_of(customer_id, *row)
+
+
+def outlook_of(
+    customer_id: int, pred: CustomerPrediction, model: PredictionModel
+) -> CustomerOutlook:
+    """The outlook a stored prediction and its model give the customer."""
     return CustomerOutlook(
         customer_id=customer_id,
         as_of=pred.as_of,
@@ -100,12 +106,12 @@ async def prediction_for_customer(
 
 def _taka(amount: float, lang: str) -> str:
     text = f"৳{amount:,.0f}"
-    return text.translate(BANGLA_DIGITS) if lang == "bn" else text
+    return to_bangla_digits(text) if lang == "bn" else text
 
 
 def _number(value: float | int, lang: str, digits: int = 1) -> str:
     text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-    return text.translate(BANGLA_DIGITS) if lang == "bn" else text
+    return to_bangla_digits(text) if lang == "bn" else text
 
 
 def describe_outlook(o: CustomerOutlook, lang: str = "bn") -> list[str]:
@@ -125,7 +131,7 @@ def describe_outlook(o: CustomerOutlook, lang: str = "bn") -> list[str]:
     nxt = o.expected_next_order_date
     if nxt is not None:
         days = _number(o.expected_next_order_days or 0, lang)
-        when = nxt.isoformat().translate(BANGLA_DIGITS) if bn else nxt.isoformat()
+        when = to_bangla_digits(nxt.isoformat()) if bn else nxt.isoformat()
         lines.append(
             f"পরের অর্ডার আনুমানিক {days} দিনের মধ্যে ({when})"
             if bn
@@ -142,7 +148,7 @@ def describe_outlook(o: CustomerOutlook, lang: str = "bn") -> list[str]:
         )
     fitted = o.model_fitted_on.isoformat()
     lines.append(
-        f"মডেল {o.model_version}, হিসাব {o.as_of.isoformat()}".translate(BANGLA_DIGITS)
+        to_bangla_digits(f"মডেল {o.model_version}, হিসাব {o.as_of.isoformat()}")
         if bn
         else f"Model {o.model_version} (fitted {fitted}), scored {o.as_of.isoformat()}"
     )

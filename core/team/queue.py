@@ -16,8 +16,7 @@ from core.errors import Conflict, NotFound, PermissionDenied
 from core.models import Customer, Engagement, Order, OrderLine, Product, Task
 from core.models.customers import CustomerPrediction, PredictionModel
 from core.models.orders import COUNTED_STATUSES
-from core.predictions.outlook import CustomerOutlook
-from core.predictions.scoring import expected_next_order_days
+from core.predictions.outlook import CustomerOutlook, outlook_of
 
 LEVELS = ("hot", "warm", "cold")
 TOP_PRODUCTS = 3
@@ -216,26 +215,6 @@ async def list_tasks(
     return [TaskLine(*row) for row in rows.all()], total
 
 
-def _outlook(
-    customer_id: int, pred: CustomerPrediction | None, model: PredictionModel | None
-) -> CustomerOutlook | None:
-    if pred is None or model is None:
-        return None
-    return CustomerOutlook(
-        customer_id=customer_id,
-        as_of=pred.as_of,
-        p_alive=pred.p_alive,
-        prev_p_alive=pred.prev_p_alive,
-        expected_orders_30=pred.expected_orders_30,
-        expected_orders_90=pred.expected_orders_90,
-        expected_order_value=pred.expected_order_value,
-        clv_12m=pred.clv_12m,
-        expected_next_order_days=expected_next_order_days(pred.p_alive, pred.expected_orders_30),
-        model_version=model.version,
-        model_fitted_on=model.fitted_on,
-    )
-
-
 async def load_card(session: AsyncSession, task_id: int) -> TaskCard:
     """Everything a task card shows: the task, its customer (with their prediction outlook, in
     the same statement), last order and top products."""
@@ -293,7 +272,9 @@ async def load_card(session: AsyncSession, task_id: int) -> TaskCard:
         ltv=customer.total_spend,
         order_count=customer.order_count,
         top_products=[(n, bn) for n, bn in top.all()],
-        outlook=_outlook(customer.id, pred, model),
+        outlook=outlook_of(customer.id, pred, model)
+        if pred is not None and model is not None
+        else None,
     )
 
 

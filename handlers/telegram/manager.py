@@ -8,10 +8,10 @@ from typing import Any
 from telegram import Update
 
 from core.assignment import overflow_report
+from core.digits import to_ascii_digits
 from core.errors import InvalidInput
 from core.kpis import campaign_report, daily_summary, team_report
 from core.team import MANAGER_ROLES, agent_by_ref, create_invite, reassign
-from core.texts import ascii_digits
 from handlers import charts
 from handlers.telegram import render_reports
 from handlers.telegram.delivery import send_text, with_retry
@@ -25,7 +25,7 @@ def parse_day(text: str | None, today: date) -> date:
     """A date argument: YYYY-MM-DD (Bangla digits too), "yesterday"/"গতকাল", or today."""
     if not text:
         return today
-    text = ascii_digits(text.strip().lower())
+    text = to_ascii_digits(text.strip().lower())
     if text in ("yesterday", "গতকাল"):
         return today - timedelta(days=1)
     try:
@@ -136,7 +136,7 @@ def parse_invite(args: list[str]) -> dict[str, Any]:
         if word.lower() == "senior":
             options["senior"] = True
         elif word.lower().startswith("capacity="):
-            value = ascii_digits(word.split("=", 1)[1])
+            value = to_ascii_digits(word.split("=", 1)[1])
             if not value.isdigit():
                 raise InvalidInput(INVITE_USAGE)
             options["capacity"] = int(value)

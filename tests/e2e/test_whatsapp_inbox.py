@@ -21,6 +21,7 @@ import messaging.inbox as inbox_module
 from bot.app import build_runtime, serve
 from bot.settings import Settings
 from core.db import make_session_factory, unit_of_work
+from core.group_commit import GroupCommitWriter
 from core.inbox import Received, store_received
 from core.models import Customer, Engagement, InboundMessage, Message, ReorderRequest, Task
 from core.shopconfig.loader import store_applied_config
@@ -28,7 +29,6 @@ from handlers.whatsapp import TWILIO_WEBHOOKS
 from messaging.applied import AppliedConfig
 from messaging.console import ConsoleTransport
 from messaging.erp import ErpPoster
-from messaging.groupcommit import GroupCommitWriter
 from messaging.inbox import Inbox
 from tests.e2e.telegram_harness import free_port
 from tests.e2e.whatsapp_harness import (

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.digits import to_bangla_digits
 from core.intents import OPT_OUT_WORDS, normalize, parse_intent
-from core.texts import bangla_digits
 
 
 @pytest.mark.parametrize(
@@ -97,6 +97,6 @@ def test_stop_followed_by_more_words_is_never_an_opt_out(tail: str) -> None:
 @given(st.integers(min_value=1, max_value=999), st.sampled_from(["কেজি", "kg", "প্যাকেট", "লিটার"]))
 def test_bangla_and_ascii_digits_parse_alike(n: int, unit: str) -> None:
     ascii_intent = parse_intent(f"হ্যাঁ {n} {unit}")
-    bangla_intent = parse_intent(f"হ্যাঁ {bangla_digits(str(n))} {unit}")
+    bangla_intent = parse_intent(f"হ্যাঁ {to_bangla_digits(str(n))} {unit}")
     assert ascii_intent == bangla_intent
     assert bangla_intent.quantity == Decimal(n)
