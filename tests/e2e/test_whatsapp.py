@@ -29,6 +29,7 @@ from core.models import (
 from core.outbox import OutgoingMessage, queue_messages
 from core.tasks import task_priority
 from messaging.erp import ErpPoster
+from messaging.service import POSTGRES_STARTUP_GRACE
 from messaging.transport import Outgoing, Sent
 from messaging.twilio_transport import TwilioTransport
 from tests.e2e.whatsapp_harness import (
@@ -611,8 +612,10 @@ async def test_two_dispatchers_on_postgres_never_send_a_message_twice(
     other_engine = make_engine(database_url)
     try:
         other = make_session_factory(other_engine)
-        a = h.dispatcher(batch_size=20)
-        b = h.dispatcher(batch_size=20)
+        # as `build_dispatcher` does on PostgreSQL: a starting dispatcher reconciles only rows
+        # claimed before the grace, never another live dispatcher's sends in flight
+        a = h.dispatcher(batch_size=20, startup_grace=POSTGRES_STARTUP_GRACE)
+        b = h.dispatcher(batch_size=20, startup_grace=POSTGRES_STARTUP_GRACE)
         b.sessions = other
         b.recorder.sessions = b.reconciler.sessions = other
         await asyncio.gather(a.drain_once(), b.drain_once(), a.drain_once(), b.drain_once())
