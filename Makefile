@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint bench install install-dev clean
 
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP) $(DEV_STAMP)
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $(STAMP) $(DEV_STAMP) $(BENCH_STAMP)
 
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
@@ -35,7 +40,7 @@ lint: $(DEV_STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(DEV_STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/trustcart bench
 
 clean:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.migrate import upgrade
 from core.db import make_engine, make_session_factory, write_unit_of_work
-from core.digits import BANGLA_DIGITS
+from core.digits import to_bangla_digits
 from core.ingest import ImportReport, import_customers, import_orders, import_products
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
@@ -50,7 +50,6 @@ _CATALOGUE = [
     ("TEA-BLACK-400G", "Sylhet tea 400 g", "tea", "400", "g", "260"),
     ("MILK-1L", "Cow milk 1 l", "dairy", "1", "l", "110"),
 ]
-_TO_BN = str.maketrans("0123456789", BANGLA_DIGITS)
 
 
 @dataclass
@@ -59,6 +58,7 @@ class BenchOptions:
     database_url: str | None = None
     workdir: Path | None = None
     seed: int = 7
+    customers: int | None = None  # default: lines // 10
     progress: ProgressFactory | None = None
 
 
@@ -73,22 +73,24 @@ def _phone_forms(rng: random.Random, national: str) -> str:
         return f"880 {national[:4]}-{national[4:]}"
     if form < 0.95:
         return f"0{national[:4]}-{national[4:]}"
-    return ("0" + national).translate(_TO_BN)
+    return to_bangla_digits("0" + national)
 
 
-def write_shop(directory: Path, lines: int, seed: int = 7) -> tuple[Path, Path, Path]:
+def write_shop(
+    directory: Path, lines: int, seed: int = 7, customers: int | None = None
+) -> tuple[Path, Path, Path]:
     """Write products.csv, customers.csv and orders.csv with about `lines` order lines."""
     rng = random.Random(seed)
-    products, customers, orders = (
+    n_customers = max(10, customers or lines // 10)
+    products, customers_csv, orders = (
         directory / f"{n}.csv" for n in ("products", "customers", "orders")
     )
     with products.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["sku", "name", "category", "pack_size", "unit", "price"])
         out.writerows(_CATALOGUE)
-    n_customers = max(10, lines // 10)
     numbers = [f"1{rng.choice('3456789')}{n:08d}" for n in rng.sample(range(10**8), n_customers)]
-    with customers.open("w", newline="", encoding="utf-8") as f:
+    with customers_csv.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["phone", "name", "customer_ref", "district", "marketing_consent"])
         districts = ("Dhaka", "Chattogram", "Sylhet", "Rajshahi", "Khulna", "Barishal")
@@ -132,7 +134,7 @@ def write_shop(directory: Path, lines: int, seed: int = 7) -> tuple[Path, Path, 
                     [f"ERP-{order_no:08d}", phone, at, sku, qty, line_unit, unit_price, status]
                 )
             written += count
-    return products, customers, orders
+    return products, customers_csv, orders
 
 
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:

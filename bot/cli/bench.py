@@ -14,6 +14,9 @@ from bot.bench import BENCHES, BenchOptions, resolve_bench
 
 def bench(
     lines: int = typer.Option(1_000_000, "--lines", min=1, help="Order lines to generate."),
+    customers: int = typer.Option(
+        0, "--customers", min=0, help="Customers to generate (default: lines ÷ 10)."
+    ),
     database_url: str = typer.Option(
         "", "--database-url", help="Database to import into (default: a fresh temporary SQLite)."
     ),
@@ -42,6 +45,7 @@ def bench(
 
     options = BenchOptions(
         lines=lines,
+        customers=customers or None,
         database_url=database_url or None,
         workdir=workdir,
         progress=factory if progress else None,
