@@ -1,10 +1,10 @@
-"""Membership: tier upgrades, tier cashback on the wallet ledger, and birthday coupons.
+"""Membership: tier upgrades, tier cashback (core.cashback) on the wallet ledger, and birthday coupons.
 
 Rules (SEED.md §7.1, `config/membership.yaml`):
 - A customer reaches a tier by order count OR total spend of counted orders up to `as_of`
   (`tier_for`). Tiers only rise: the step never moves anyone down (Permanent is for life, and a
   returned order does not take Silver or Gold away either; a manager may lower a tier by hand).
-- Cashback: each counted order placed on or after the day the customer first became a member
+- Cashback (core/cashback.py): each counted order placed on or after the day the customer first became a member
   earns the cashback_pct of the tier the customer holds when the step runs (the step credits
   before it upgrades, so yesterday's orders earn at the tier held when they were placed).
   Exactly once per order (`cashback:{order}`); a credited order later returned or cancelled is
@@ -23,25 +23,21 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
     case,
-    cast,
-    exists,
     extract,
     func,
-    literal,
     or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from core.cashback import credit_cashback, reverse_cashback
 from core.clock import local_noon
 from core.coupons import CouponRequest, issue_coupons
 from core.digits import to_bangla_digits
-from core.models import Coupon, Customer, Engagement, MembershipEvent, Order, WalletEntry
+from core.models import Coupon, Customer, Engagement, MembershipEvent, Order
 from core.models.orders import COUNTED_STATUSES
 from core.outbox import OutgoingMessage, queue_messages
 from core.shopconfig import ShopConfig
@@ -285,81 +281,6 @@ async def apply_upgrades(
         "upgrade_messages": queued.queued,
         "card_tasks": sum(1 for t in tasks if t.type == "card_generation"),
     }
-
-
-def _key(prefix: str, order_id: Any) -> Any:
-    return literal(prefix) + cast(order_id, String)
-
-
-async def credit_cashback(session: AsyncSession, as_of: date, cfg: MembershipConfig) -> int:
-    """Credit tier cashback for counted orders not credited yet (one INSERT … SELECT)."""
-    paying = [t for t in cfg.tiers if t.cashback_pct > 0]
-    if not paying:
-        return 0
-    pct = case(*((Customer.tier == t.code, t.cashback_pct) for t in paying), else_=0)
-    first_event = (
-        select(func.min(MembershipEvent.event_date))
-        .where(MembershipEvent.customer_id == Customer.id)
-        .scalar_subquery()
-    )
-    member_since = func.coalesce(first_event, Customer.tier_since)
-    key = _key("cashback:", Order.id)
-    done = aliased(WalletEntry)
-    rows = (
-        select(
-            key,
-            Order.customer_id,
-            Order.id,
-            literal("cashback"),
-            func.round(Order.total * pct / 100, 2),
-            literal(as_of),
-            literal("tier cashback ") + Customer.tier,
-        )
-        .select_from(Order)
-        .join(Customer, Customer.id == Order.customer_id)
-        .where(
-            Order.status.in_(COUNTED_STATUSES),
-            Order.order_date <= as_of,
-            Order.order_date >= as_of - timedelta(days=cfg.cashback_lookback_days),
-            Customer.tier.in_([t.code for t in paying]),
-            Order.order_date >= member_since,
-            Order.total > 0,
-            ~exists().where(done.dedupe_key == key),
-        )
-    )
-    cols = ["dedupe_key", "customer_id", "order_id", "kind", "amount", "entry_date", "note"]
-    stmt = dialect_insert(session, WalletEntry).from_select(cols, rows)
-    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-
-
-async def reverse_cashback(session: AsyncSession, as_of: date) -> int:
-    """Reverse, once, the cashback of orders now returned or cancelled."""
-    credit = aliased(WalletEntry)
-    done = aliased(WalletEntry)
-    key = _key("cashback-reversal:", credit.order_id)
-    rows = (
-        select(
-            key,
-            credit.customer_id,
-            credit.order_id,
-            literal("reversal"),
-            -credit.amount,
-            literal(as_of),
-            literal("order ") + Order.status,
-        )
-        .select_from(credit)
-        .join(Order, Order.id == credit.order_id)
-        .where(
-            credit.kind == "cashback",
-            Order.status.not_in(COUNTED_STATUSES),
-            ~exists().where(done.dedupe_key == key),
-        )
-    )
-    cols = ["dedupe_key", "customer_id", "order_id", "kind", "amount", "entry_date", "note"]
-    stmt = dialect_insert(session, WalletEntry).from_select(cols, rows)
-    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
 
 def birthday_matches(birthday: date, as_of: date) -> bool:
