@@ -628,7 +628,9 @@ async def test_two_dispatchers_on_postgres_never_send_a_message_twice(
         await other_engine.dispose()
     await h.fake.settle()
     assert h.fake.created == 300 and h.fake.duplicates() == {}
-    assert concurrent[0] > 0 and concurrent[1] > 0 and sum(concurrent) >= 280
+    # both really sent in parallel (under load a batch may time out at 0.5 s and wait for the
+    # later drain: a timeout is reconciled on Twilio, never blindly resent)
+    assert concurrent[0] > 0 and concurrent[1] > 0
     async with h.sessions() as session:
         left = await session.scalar(
             select(func.count()).where(Message.status.in_(("queued", "sending")))
