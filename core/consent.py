@@ -41,6 +41,28 @@ def marketing_paused(customer: Customer, now: datetime) -> datetime | None:
     return until if until is not None and until > now else None
 
 
+def log_consent(
+    session: AsyncSession,
+    customer_id: int,
+    kind: str,
+    source: str,
+    at: datetime,
+    detail: str | None = None,
+    channel: str = "all",
+) -> None:
+    """Append one opt-in or opt-out to the consent ledger (the caller's transaction)."""
+    session.add(
+        ConsentEvent(
+            customer_id=customer_id,
+            kind=kind,
+            channel=channel,
+            source=source,
+            occurred_at=at,
+            detail=(detail or "")[:500] or None,
+        )
+    )
+
+
 async def record_opt_out(
     session: AsyncSession,
     customer: Customer,
@@ -52,16 +74,7 @@ async def record_opt_out(
     """Opt the customer out of marketing, log it, cancel their queued marketing; returns cancelled."""
     if customer.opted_out_at is None:
         customer.opted_out_at = at
-    session.add(
-        ConsentEvent(
-            customer_id=customer.id,
-            kind="opt_out",
-            channel=channel,
-            source=source,
-            occurred_at=at,
-            detail=(detail or "")[:500] or None,
-        )
-    )
+    log_consent(session, customer.id, "opt_out", source, at, detail, channel)
     result = await session.execute(
         update(Message)
         .where(
@@ -86,14 +99,5 @@ async def record_opt_in(
     """Opt the customer back in (clears the opt-out, sets the consent flag) and log it."""
     customer.opted_out_at = None
     customer.marketing_consent = True
-    session.add(
-        ConsentEvent(
-            customer_id=customer.id,
-            kind="opt_in",
-            channel=channel,
-            source=source,
-            occurred_at=at,
-            detail=(detail or "")[:500] or None,
-        )
-    )
+    log_consent(session, customer.id, "opt_in", source, at, detail, channel)
     await session.flush()

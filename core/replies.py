@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import local_date
-from core.consent import record_opt_in, record_opt_out
+from core.consent import log_consent, record_opt_in, record_opt_out
 from core.erp_orders import erp_payload
 from core.intents import Intent, describe_quantity, parse_intent
-from core.models import ConsentEvent, Customer, Engagement, Message, ReorderRequest, Task
+from core.models import Customer, Engagement, Message, ReorderRequest, Task
 from core.outbox import OutgoingMessage, queue_messages
 from core.phones import normalize_phone
 from core.shopconfig import ShopConfig
@@ -91,15 +91,14 @@ async def _customer(
     customer = await session.scalar(select(Customer).where(Customer.phone == phone))
     assert customer is not None
     if new:
-        session.add(
-            ConsentEvent(
-                customer_id=customer.id,
-                kind="opt_in",
-                channel=channel,
-                source="inbound",
-                occurred_at=inbound.received_at,
-                detail="first message from an unknown number",
-            )
+        log_consent(
+            session,
+            customer.id,
+            "opt_in",
+            "inbound",
+            inbound.received_at,
+            "first message from an unknown number",
+            channel,
         )
     return customer, bool(new)
 
