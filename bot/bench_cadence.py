@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bench import BenchOptions, peak_rss_mb, write_shop
 from bot.bench_duckdb import compare_with_duckdb, our_checksum
@@ -33,43 +34,51 @@ AS_OF = date(2025, 3, 27)  # the day after the generated orders end
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 
+async def build_shop(engine: AsyncEngine, directory: Path, options: BenchOptions) -> list[str]:
+    """Generate and import the bench shop into a migrated `engine`, apply config/, add 20 agents,
+    ANALYZE on PostgreSQL; the lines to print."""
+    out: list[str] = []
+    products, customers, orders = write_shop(
+        directory, options.lines, options.seed, customers=options.customers
+    )
+    await upgrade(engine)
+    sessions = make_session_factory(engine)
+    began = time.perf_counter()
+    for path, importer in (
+        (products, import_products),
+        (customers, import_customers),
+        (orders, import_orders),
+    ):
+        with path.open("rb") as stream:
+            async with sessions() as session, session.begin():
+                await importer(session, stream, path.name)
+    out.append(f"imported {options.lines:,} order lines in {time.perf_counter() - began:.1f} s")
+    cfg = load_config_dir(CONFIG_DIR)
+    async with sessions() as session, session.begin():
+        await apply_config(session, cfg)
+        session.add_all(
+            Agent(name=f"Agent {i}", senior=i < 5, districts=[], daily_capacity=60)
+            for i in range(20)
+        )
+    if is_postgres(engine):
+        began = time.perf_counter()
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+        out.append(f"ANALYZE after the import: {time.perf_counter() - began:.1f} s")
+    return out
+
+
 async def bench_cadence(options: BenchOptions) -> list[str]:
     """Import a shop of `options.lines` order lines, then time each cadence step."""
     out: list[str] = []
     with tempfile.TemporaryDirectory(prefix="trustcart-cadence-", dir=options.workdir) as tmp:
         directory = Path(tmp)
-        products, customers, orders = write_shop(
-            directory, options.lines, options.seed, customers=options.customers
-        )
         url = options.database_url or f"sqlite+aiosqlite:///{directory / 'bench.db'}"
         engine = make_engine(url)
         try:
-            await upgrade(engine)
+            out.extend(await build_shop(engine, directory, options))
             sessions = make_session_factory(engine)
-            began = time.perf_counter()
-            for path, importer in (
-                (products, import_products),
-                (customers, import_customers),
-                (orders, import_orders),
-            ):
-                with path.open("rb") as stream:
-                    async with sessions() as session, session.begin():
-                        await importer(session, stream, path.name)
-            out.append(
-                f"imported {options.lines:,} order lines in {time.perf_counter() - began:.1f} s"
-            )
             cfg = load_config_dir(CONFIG_DIR)
-            async with sessions() as session, session.begin():
-                await apply_config(session, cfg)
-                session.add_all(
-                    Agent(name=f"Agent {i}", senior=i < 5, districts=[], daily_capacity=60)
-                    for i in range(20)
-                )
-            if is_postgres(engine):
-                began = time.perf_counter()
-                async with engine.begin() as conn:
-                    await conn.execute(text("ANALYZE"))
-                out.append(f"ANALYZE after the import: {time.perf_counter() - began:.1f} s")
             out.append(_machine())
             began = time.perf_counter()
             async with sessions() as session:
