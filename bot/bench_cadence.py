@@ -11,26 +11,30 @@ the bench prints whether both found the same lines and our time / DuckDB's.
 
 from __future__ import annotations
 
+import csv
 import os
 import platform
+import random
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bench import BenchOptions, peak_rss_mb, write_shop
 from bot.bench_duckdb import compare_with_duckdb, our_checksum
 from bot.migrate import upgrade
+from core.bulk import among
 from core.daily import run_cadence
-from core.db import is_postgres, make_engine, make_session_factory
-from core.ingest import import_customers, import_orders, import_products
-from core.models import Agent
+from core.db import SessionFactory, is_postgres, make_engine, make_session_factory
+from core.ingest import ImportReport, import_customers, import_orders, import_products
+from core.models import Agent, Customer, Product
 from core.shopconfig import apply_config, load_config_dir
 
 AS_OF = date(2025, 3, 27)  # the day after the generated orders end
+HISTORY_DAYS = 450  # the generated orders' span (bot.bench.write_shop)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 
@@ -104,11 +108,64 @@ async def bench_cadence(options: BenchOptions) -> list[str]:
             async with sessions() as session:
                 compared = await compare_with_duckdb(engine, session, AS_OF, cfg)
             out.extend(_duckdb_lines(compared, ours, ours_seconds, reminders_seconds))
+            out.extend(await run_next_day(sessions, directory, options.lines // HISTORY_DAYS))
         finally:
             await engine.dispose()
     out.append(f"database: {url.split('@')[-1]}")
     out.append(f"peak RSS: {peak_rss_mb():,.0f} MB")
     return out
+
+
+async def import_next_day(
+    sessions: SessionFactory, directory: Path, day: date, lines: int, seed: int = 11
+) -> ImportReport:
+    """Import one more day of orders (`lines` order lines on `day`) from existing customers:
+    what the ERP sends between two morning runs."""
+    rng = random.Random(seed)
+    async with sessions() as session:
+        skus = list((await session.scalars(select(Product.sku).order_by(Product.id))).all())
+        last = int(await session.scalar(select(func.max(Customer.id))) or 0)
+        picked = rng.sample(range(1, last + 1), min(last, max(1, lines // 3)))
+        phones = list(
+            (
+                await session.scalars(
+                    select(Customer.phone).where(among(session, Customer.id, picked))
+                )
+            ).all()
+        )
+    path = directory / f"orders-{day.isoformat()}.csv"
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["order_id", "phone", "ordered_at", "sku", "quantity", "unit_price"])
+        n = 0
+        while written < lines:
+            n += 1
+            count = min(lines - written, rng.randint(1, 5))
+            phone = rng.choice(phones)
+            at = f"{day}T{rng.randrange(8, 22):02d}:{rng.randrange(60):02d}"
+            for sku in rng.sample(skus, count):
+                out.writerow([f"ERP-{day:%Y%m%d}-{n:07d}", phone, at, sku, rng.randint(1, 3), 100])
+            written += count
+    with path.open("rb") as stream:
+        async with sessions() as session, session.begin():
+            return await import_orders(session, stream, path.name)
+
+
+async def run_next_day(sessions: SessionFactory, directory: Path, lines: int) -> list[str]:
+    """The steady state: a day of new orders (the shop's daily average), then the next morning's
+    cadence — what a running shop does every day, after the first run over its history."""
+    began = time.perf_counter()
+    report = await import_next_day(sessions, directory, AS_OF, lines)
+    imported = time.perf_counter() - began
+    began = time.perf_counter()
+    cadence = await run_cadence(sessions, AS_OF + timedelta(days=1))
+    total = time.perf_counter() - began
+    steps = ", ".join(f"{s.name} {s.seconds:.1f}s" for s in cadence.steps)
+    return [
+        f"next day: {report.accepted:,} new order lines on {AS_OF} imported in {imported:.1f} s",
+        f"cadence {AS_OF + timedelta(days=1)} (steady state): {total:.1f} s — {steps}",
+    ]
 
 
 def _duckdb_lines(

@@ -27,7 +27,7 @@ from pathlib import Path
 import asyncpg
 
 from bot.bench import BenchOptions, peak_rss_mb
-from bot.bench_cadence import AS_OF, build_shop
+from bot.bench_cadence import AS_OF, build_shop, run_next_day
 from bot.migrate import upgrade
 from core.daily import STEPS, run_cadence
 from core.db import make_engine, make_session_factory
@@ -99,6 +99,10 @@ async def run(args: argparse.Namespace) -> None:
             f"total {total:.2f} s wall, {used:.2f} s CPU in this process; "
             f"peak RSS {peak_rss_mb():,.0f} MB; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
         )
+        if args.next_day:
+            with tempfile.TemporaryDirectory(prefix="trustcart-next-") as tmp:
+                for line in await run_next_day(sessions, Path(tmp), args.next_day):
+                    print(line)
     finally:
         await engine.dispose()
         if copy and not args.keep:
@@ -122,6 +126,10 @@ def main() -> None:
     r = sub.add_parser("run", help="run cadence steps on a copy of a saved shop")
     r.add_argument("--steps", default="", help=f"comma-separated, of: {','.join(STEPS)}")
     r.add_argument("--keep", action="store_true", help="keep the copy")
+    r.add_argument(
+        "--next-day", type=int, default=0, metavar="LINES",
+        help="then import LINES order lines of one more day and run the whole next day",
+    )  # fmt: skip
     r.add_argument("--workdir", default=None)
     for p in (b, r):
         where = p.add_mutually_exclusive_group(required=True)
