@@ -1,11 +1,17 @@
 """The reminder step's SQL: each (customer, purchase key)'s latest purchase near its due date.
 
-One statement ranks every counted purchase line in the lookback window per (customer, product)
-— or per (customer, category) for categories whose products substitute each other — so only the
-latest purchase counts and a later one suppresses it. The same statement joins the product's
-(else the category's) profile, computes consumption days with the integer formula of
-core.consumption, and keeps only lines whose due date is near `as_of`. A second statement fetches
-the purchase dates of the candidates with enough history for a learned rhythm.
+A purchase key is the product, or — for categories whose products substitute each other — the
+category, so only the latest purchase counts and a later one suppresses it. The statement joins
+the product's (else the category's) profile, computes consumption days with the integer formula
+of core.consumption, and keeps only lines whose due date is near `as_of`.
+
+Only the recent purchases are ranked: a line can be due, basket-able or late today only if it was
+bought within the profiles' longest horizon, and any later purchase of the same key is more recent
+still, so ranking the lines of that horizon finds the same latest lines as ranking the whole
+lookback (a fraction of the rows to sort). How many purchases of the key the lookback holds (the
+learned rhythm needs `min_purchases`) is then the horizon's count plus the older lines, counted
+per candidate through the orders' (customer, date) index — only for the few rows that get that
+far. A second statement fetches the purchase dates of the candidates with enough history.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -52,8 +58,9 @@ def _purchase_key(substitutes: list[int]) -> Any:
     )
 
 
-def _ranked_lines(as_of: date, lookback_days: int, substitutes: list[int]) -> Any:
-    """Counted purchase lines in the lookback window, ranked newest first per purchase key."""
+def _ranked_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
+    """Counted purchase lines of the last `days` days, ranked newest first per purchase key, with
+    the key's count of lines in those days (`n`)."""
     pkey = _purchase_key(substitutes)
     partition = (Order.customer_id, pkey)
     return (
@@ -77,10 +84,38 @@ def _ranked_lines(as_of: date, lookback_days: int, substitutes: list[int]) -> An
         .join(Product, Product.id == OrderLine.product_id)
         .where(
             Order.status.in_(COUNTED_STATUSES),
-            Order.order_date > as_of - timedelta(days=lookback_days),
+            Order.order_date > as_of - timedelta(days=days),
             Order.order_date <= as_of,
         )
         .cte("ranked")
+    )
+
+
+def _older_lines(
+    ranked: Any, after: date, until: date, substitutes: list[int], correlate: Any
+) -> Any:
+    """Scalar subquery: the candidate's counted lines of its purchase key in (after, until]."""
+    o = aliased(Order)
+    line = aliased(OrderLine)
+    product = aliased(Product)
+    pkey: Any = line.product_id
+    if substitutes:
+        pkey = case(
+            (product.category_id.in_(substitutes), -product.category_id), else_=line.product_id
+        )
+    stmt = select(func.count()).select_from(o).join(line, line.order_id == o.id)
+    if substitutes:
+        stmt = stmt.join(product, product.id == line.product_id)
+    return (
+        stmt.where(
+            o.customer_id == ranked.c.customer_id,
+            o.order_date > after,
+            o.order_date <= until,
+            o.status.in_(COUNTED_STATUSES),
+            pkey == ranked.c.pkey,
+        )
+        .correlate(correlate)
+        .scalar_subquery()
     )
 
 
@@ -91,7 +126,6 @@ def latest_purchases_query(
     substitutes: list[int],
     *,
     window_only: bool = True,
-    ranked: Any = None,
 ) -> Any:
     """SELECT of each (customer, purchase key)'s latest line with its profile and consumption days.
 
@@ -100,8 +134,11 @@ def latest_purchases_query(
     out. Customers who may not get marketing (opt-out, consent) are left out too.
     """
     cc = cfg.consumption
-    if ranked is None:
-        ranked = _ranked_lines(as_of, cc.lookback_days, substitutes)
+    # no profile lets a purchase older than this be due, basket-able or late today
+    horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
+    nearest = min((p.min_days - p.buffer_days for p in cc.profiles), default=0)
+    recent = min(horizon + 2 * cc.late_touch_after_days, cc.lookback_days)
+    ranked = _ranked_lines(as_of, recent if window_only else cc.lookback_days, substitutes)
     pp = aliased(ConsumptionProfile)
     cp = aliased(ConsumptionProfile)
     rd = aliased(Reminder)
@@ -114,6 +151,16 @@ def latest_purchases_query(
     raw = (2 * avg * _milli(ranked.c.base_quantity) + ref) // (2 * ref)
     days = case((raw < low, low), (raw > high, high), else_=raw)
     elapsed = days_since(session, as_of, ranked.c.order_date)
+    n: Any = ranked.c.n
+    if window_only and recent < cc.lookback_days:
+        # the key's purchases in the rest of the lookback (counted only for candidates)
+        n = n + _older_lines(
+            ranked,
+            as_of - timedelta(days=cc.lookback_days),
+            as_of - timedelta(days=recent),
+            substitutes,
+            ranked,
+        )
     stmt = (
         select(
             ranked.c.customer_id,
@@ -122,7 +169,7 @@ def latest_purchases_query(
             ranked.c.product_id,
             ranked.c.order_date,
             ranked.c.base_quantity,
-            ranked.c.n,
+            n.label("n"),
             days.label("days"),
             buffer.label("buffer_days"),
             low.label("min_days"),
@@ -151,22 +198,26 @@ def latest_purchases_query(
     )
     if not window_only:
         return stmt
-    # a plain bound on the purchase date first (the profiles' clamps): only these rows are joined
-    horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
-    nearest = min((p.min_days - p.buffer_days for p in cc.profiles), default=0)
+    # a plain bound on the purchase date first (the profiles' clamps)
     stmt = stmt.where(
-        ranked.c.order_date > as_of - timedelta(days=horizon + 2 * cc.late_touch_after_days),
         ranked.c.order_date <= as_of - timedelta(days=max(0, nearest - cc.basket_window_days)),
     )
-    learnable = ranked.c.n >= cc.learned_rhythm.min_purchases
-    earliest = case((learnable, low), else_=days) - buffer
-    latest = case((learnable, high), else_=days) - buffer
+    # due within the window for the profile's days — or, with a learned rhythm (enough
+    # purchases), anywhere the profile's clamps allow; the count is asked for only when the
+    # profile's own days leave the line out
+    k = cc.learned_rhythm.min_purchases
+    early, late = cc.basket_window_days, 2 * cc.late_touch_after_days
     stmt = stmt.outerjoin(rl, and_(rl.order_line_id == ranked.c.line_id, rl.kind == "late")).where(
         rl.id.is_(None),
-        elapsed >= earliest - cc.basket_window_days,
-        elapsed < latest + 2 * cc.late_touch_after_days,
         Customer.opted_out_at.is_(None),
         Customer.phone_valid.is_(True),
+        elapsed >= low - buffer - early,
+        elapsed < high - buffer + late,
+        or_(
+            and_(elapsed >= days - buffer - early, elapsed < days - buffer + late),
+            ranked.c.n >= k,
+            n >= k,
+        ),
     )
     if cfg.messaging.consent_policy == "erp_flag":
         stmt = stmt.where(Customer.marketing_consent.is_(True))

@@ -7,7 +7,7 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -286,6 +286,81 @@ async def _agree(url: str, purchases: list[tuple[str, int, Decimal]]) -> None:
                 )
             items, _ = await due_items(session, as_of, cfg, window_only=False)
             got = {i.customer_id: i.due_date for i in items if i.customer_id in expected}
+            assert got == expected
+            await session.rollback()
+    finally:
+        await engine.dispose()
+
+
+# --- today's window query finds what the whole-lookback ranking finds -----------------------
+
+history = st.tuples(
+    st.integers(min_value=0, max_value=2),  # which of three customers
+    st.sampled_from(["rice", "rice2", "oil", "turmeric", "honey"]),
+    st.integers(min_value=0, max_value=420),  # days before as_of: some beyond the lookback
+    st.sampled_from(["delivered", "delivered", "pending", "cancelled", "returned"]),
+    st.integers(min_value=1, max_value=3),  # packs
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(purchases=st.lists(history, min_size=1, max_size=16))
+# a learned rhythm from purchases older than the ranked horizon (the profile alone: 14 days late)
+@example(purchases=[(0, "rice", ago, "delivered", 1) for ago in (300, 250, 200, 36)])
+# the same, a cancelled order does not count towards the rhythm
+@example(
+    purchases=[
+        (0, "rice", ago, st, 1)
+        for ago, st in (
+            (300, "cancelled"),
+            (250, "delivered"),
+            (200, "delivered"),
+            (36, "delivered"),
+        )
+    ]
+)
+def test_window_query_agrees_with_the_whole_lookback(database_url, purchases):
+    asyncio.run(_window_agrees(database_url, purchases))
+
+
+async def _window_agrees(url: str, purchases: list[tuple[int, str, int, str, int]]) -> None:
+    engine = make_engine(url)
+    as_of = date(2026, 6, 30)
+    cc_window = (3, 7)  # basket_window_days, late_touch_after_days of the shop config
+    try:
+        async with make_session_factory(engine)() as session:
+            cfg = await apply_shop_config(session)
+            assert (cfg.consumption.basket_window_days, cfg.consumption.late_touch_after_days) == (
+                cc_window
+            )
+            p = await catalogue(session)
+            customers = [
+                await make_customer(session, phone=f"+88017{next(_customer_no):08d}")
+                for _ in range(3)
+            ]
+            for who, code, ago, status, packs in purchases:
+                product = p[code]
+                await make_order(
+                    session,
+                    customers[who],
+                    as_of - timedelta(days=ago),
+                    [(product, packs * product.pack_size)],
+                    status=status,
+                    refresh=False,
+                )
+            window, _ = await due_items(session, as_of, cfg)
+            everything, _ = await due_items(session, as_of, cfg, window_only=False)
+            early, late = cc_window
+            expected = {
+                (i.order_line_id, i.due_date, i.consumption_days, i.confidence)
+                for i in everything
+                if -early <= (as_of - i.due_date).days < 2 * late
+            }
+            got = {(i.order_line_id, i.due_date, i.consumption_days, i.confidence) for i in window}
             assert got == expected
             await session.rollback()
     finally:
