@@ -1,13 +1,26 @@
-"""Dialect-aware bulk statements shared by the batch jobs (SQLite and PostgreSQL alike)."""
+"""Dialect-aware bulk statements shared by the batch jobs (SQLite and PostgreSQL alike).
+
+`insert_ignore` is the writer behind tasks, messages, coupons and the cadence's logs. It never
+asks for RETURNING (SQLAlchemy would then render and process every row twice): on SQLite the
+rows go through the driver's executemany, whose rowcount sums the rows that landed; on
+PostgreSQL each chunk is ONE `INSERT … SELECT … FROM unnest(col1[], col2[], …)`, one round trip
+with one array parameter per column, whose rowcount is the rows that landed.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Date, DateTime, Float, Numeric, Table, Text, bindparam, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.db import UTCDateTime
 
 # Stay below SQLite's 32,766 bound parameters and asyncpg's 32,767 per statement.
 MAX_PARAMS = 30_000
@@ -30,8 +43,8 @@ async def insert_ignore(
 ) -> int:
     """INSERT … ON CONFLICT (cols) DO NOTHING (None: any conflict); returns how many rows were new.
 
-    One statement compiled once and executed over the rows (SQLAlchemy's insertmanyvalues
-    batches them on both dialects); RETURNING tells which rows were new. Rows share their keys.
+    Rows share their keys. Columns left out get their Python-side default (a callable default
+    such as `utcnow` is evaluated once per call) or the server's.
     """
     if not rows:
         return 0
@@ -39,12 +52,111 @@ async def insert_ignore(
     stmt = dialect_insert(session, table).on_conflict_do_nothing(
         index_elements=list(conflict_columns) if conflict_columns else None
     )
-    stmt = stmt.returning(*table.primary_key.columns)
+    postgres = session.get_bind().dialect.name == "postgresql"
     inserted = 0
     for start in range(0, len(rows), _EXECUTEMANY_ROWS):
-        result = await session.execute(stmt, list(rows[start : start + _EXECUTEMANY_ROWS]))
-        inserted += len(result.all())
+        chunk = rows[start : start + _EXECUTEMANY_ROWS]
+        if postgres:
+            result = await session.execute(_from_unnest(stmt, table, chunk))
+        else:
+            result = await _executemany(session, stmt, table, chunk)
+        inserted += max(cast(Any, result).rowcount or 0, 0)
     return inserted
+
+
+async def _executemany(
+    session: AsyncSession, stmt: Any, table: Table, rows: Sequence[dict[str, Any]]
+) -> Any:
+    """SQLite: the driver's executemany over values converted here (SQLAlchemy's per-value
+    bind processing costs more than the insert itself)."""
+    given = list(rows[0])
+    defaults = _python_defaults(table, given)
+    names = given + list(defaults)
+    compiled = stmt.compile(dialect=session.get_bind().dialect, column_keys=names)
+    order = list(compiled.positiontup or ())
+    if sorted(order) != sorted(names):  # e.g. a column default that is a SQL expression
+        return await session.execute(stmt, list(rows))
+    convert = [_sqlite_value(table.c[name].type) for name in order]
+    fixed = {name: value for name, value in defaults.items()}
+    tuples = [
+        tuple(
+            f(row[name] if name in row else fixed[name])
+            for f, name in zip(convert, order, strict=True)
+        )
+        for row in rows
+    ]
+    connection = await session.connection()
+    return await connection.exec_driver_sql(str(compiled), tuples)
+
+
+def _sqlite_value(column_type: Any) -> Any:
+    """How SQLite stores a Python value of this column type, as SQLAlchemy's types store it."""
+    if isinstance(column_type, JSON):
+        return lambda v: None if v is None and column_type.none_as_null else json.dumps(v)
+    if isinstance(column_type, UTCDateTime):
+        return lambda v: None if v is None else _utc_text(v)
+    if isinstance(column_type, Date | DateTime):  # DateTime without zone: not used by writers
+        return lambda v: None if v is None else v.isoformat()
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        return lambda v: None if v is None else float(v)
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: instants must be aware")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _from_unnest(stmt: Any, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
+    """`stmt` (an INSERT with its ON CONFLICT) fed by one unnest over per-column arrays."""
+    given = list(rows[0])
+    defaults = _python_defaults(table, given)
+    names = given + list(defaults)
+    params: list[Any] = []
+    for name in given:
+        params.append(_array(table, name, [row[name] for row in rows]))
+    for name, value in defaults.items():
+        params.append(_array(table, name, [value] * len(rows)))
+    unnested = func.unnest(*params).table_valued(*names).render_derived(name="given")
+    picked: list[ColumnElement[Any]] = []
+    for name in names:
+        column = unnested.c[name]
+        if isinstance(table.c[name].type, JSON):
+            column = sql_cast(column, postgresql.JSONB)  # sent as text (see _array)
+        picked.append(column)
+    return stmt.from_select(names, select(*picked))
+
+
+def _array(table: Table, name: str, values: list[Any]) -> Any:
+    """One column's values as a typed array parameter (JSON goes as text, cast back in SQL)."""
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        item: Any = Text()
+        keep_null = column_type.none_as_null  # else None is JSON null, as SQLAlchemy writes it
+        values = [None if v is None and keep_null else json.dumps(v) for v in values]
+    else:
+        item = column_type
+    array_type = postgresql.ARRAY(item)
+    return sql_cast(bindparam(None, values, type_=array_type), array_type)
+
+
+def _python_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
+    """Values of the Python-side defaults of the columns not given (evaluated once)."""
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        default = cast(Any, column.default)
+        if column.name in given or default is None:
+            continue
+        if default.is_scalar:
+            out[column.name] = default.arg
+        elif default.is_callable:
+            out[column.name] = default.arg(None)
+    return out
 
 
 def table_of(model: Any) -> Table:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.membership import membership_step
-from core.models import Coupon, Engagement, MembershipEvent, Message, Task, WalletEntry
+from core.membership import membership_step, tier_for, tier_rank
+from core.models import Coupon, Customer, Engagement, MembershipEvent, Message, Task, WalletEntry
 from core.shopconfig import ShopConfig, load_applied_config
 from core.texts import render
 from tests.factories import apply_shop_config, make_customer, make_order
@@ -233,3 +234,37 @@ async def test_old_qualifiers_get_their_tier_quietly(session: AsyncSession) -> N
     assert await _count(session, Task, Task.customer_id == old.id) == 0
     assert await _count(session, Message, Message.customer_id == fresh.id) == 1
     assert await _count(session, Task, Task.customer_id == fresh.id) == 1
+
+
+async def test_set_based_upgrades_agree_with_tier_for(session: AsyncSession) -> None:
+    """Random shops: every tier after the step is max(tier held, tier_for(orders up to as_of))."""
+    cfg = await _config(session)
+    rng = random.Random(20261204)
+    tiers = cfg.membership.tiers
+    expected: dict[int, str] = {}
+    held_by: dict[int, str] = {}
+    for _ in range(60):
+        held = rng.choice(["none", "none", "silver", "gold", "permanent"])
+        c = await make_customer(session, tier=held)
+        held_by[c.id] = held
+        counted, spend = 0, Decimal(0)
+        for _ in range(rng.choice([0, 1, 2, 3, 5, 6, 11, 12, 13])):
+            total = Decimal(rng.choice([0, 450, 999.99, 1000, 2000.01, 4999.99, 5000, 12000]))
+            on = AS_OF + timedelta(days=rng.choice([-400, -40, -3, 0, 0, 2]))
+            status = rng.choice(["delivered", "delivered", "pending", "returned", "cancelled"])
+            await make_order(session, c, on, [], total=total, status=status)
+            if on <= AS_OF and status in ("delivered", "pending"):
+                counted, spend = counted + 1, spend + total
+        reached = tier_for(counted, spend, tiers)
+        expected[c.id] = max(held, reached, key=tier_rank)
+    await session.commit()
+
+    out = await membership_step(session, AS_OF, cfg)
+    await session.commit()
+    got = {cid: tier for cid, tier in (await session.execute(select(Customer.id, Customer.tier)))}
+    assert got == expected
+    events = await _count(session, MembershipEvent)
+    assert out["upgrades"] == events == sum(1 for cid in got if got[cid] != held_by[cid])
+    assert await _count(session, Engagement, Engagement.kind == "membership") == events
+    again = await membership_step(session, AS_OF, cfg)
+    assert again["upgrades"] == 0
