@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.bulk import among
+from core.db import is_postgres
 from core.models import Category, ConsumptionProfile, Customer, Order, OrderLine, Product, Reminder
 from core.models.orders import COUNTED_STATUSES
 from core.shopconfig.loader import ShopConfig
@@ -91,6 +92,28 @@ def _ranked_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
     )
 
 
+def _older_counts(after: date, until: date, substitutes: list[int]) -> Any:
+    """CTE: each (customer, purchase key)'s count of counted lines bought in (after, until]."""
+    pkey = _purchase_key(substitutes)
+    return (
+        select(
+            Order.customer_id.label("customer_id"),
+            pkey.label("pkey"),
+            func.count().label("n"),
+        )
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            Order.status.in_(COUNTED_STATUSES),
+            Order.order_date > after,
+            Order.order_date <= until,
+        )
+        .group_by(Order.customer_id, pkey)
+        .cte("older")
+    )
+
+
 def _older_lines(
     ranked: Any, after: date, until: date, substitutes: list[int], correlate: Any
 ) -> Any:
@@ -152,15 +175,17 @@ def latest_purchases_query(
     days = case((raw < low, low), (raw > high, high), else_=raw)
     elapsed = days_since(session, as_of, ranked.c.order_date)
     n: Any = ranked.c.n
+    older: Any = None
     if window_only and recent < cc.lookback_days:
-        # the key's purchases in the rest of the lookback (counted only for candidates)
-        n = n + _older_lines(
-            ranked,
-            as_of - timedelta(days=cc.lookback_days),
-            as_of - timedelta(days=recent),
-            substitutes,
-            ranked,
-        )
+        # the key's purchases in the rest of the lookback: on PostgreSQL one hash aggregate, on
+        # SQLite counted per candidate through the orders' (customer, date) index
+        after = as_of - timedelta(days=cc.lookback_days)
+        until = as_of - timedelta(days=recent)
+        if is_postgres(session):
+            older = _older_counts(after, until, substitutes)
+            n = n + func.coalesce(older.c.n, 0)
+        else:
+            n = n + _older_lines(ranked, after, until, substitutes, ranked)
     stmt = (
         select(
             ranked.c.customer_id,
@@ -196,6 +221,11 @@ def latest_purchases_query(
         .outerjoin(rd, and_(rd.order_line_id == ranked.c.line_id, rd.kind == "due"))
         .where(ranked.c.rn == 1, avg.is_not(None))
     )
+    if older is not None:
+        stmt = stmt.outerjoin(
+            older,
+            and_(older.c.customer_id == ranked.c.customer_id, older.c.pkey == ranked.c.pkey),
+        )
     if not window_only:
         return stmt
     # a plain bound on the purchase date first (the profiles' clamps)
