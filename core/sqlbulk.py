@@ -10,14 +10,28 @@ with one array parameter per column, whose rowcount is the rows that landed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Date, DateTime, Float, Numeric, Table, Text, bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    Numeric,
+    Table,
+    Text,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import UTCDateTime
@@ -157,6 +171,24 @@ def _python_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
         elif default.is_callable:
             out[column.name] = default.arg(None)
     return out
+
+
+@asynccontextmanager
+async def scratch_table(session: AsyncSession, table: Table) -> AsyncIterator[Table]:
+    """A TEMPORARY table (declared with `prefixes=["TEMPORARY"]`) for the block, in the caller's
+    transaction: created empty, dropped at the end (a rollback drops it too)."""
+    await session.execute(DropTable(table, if_exists=True))
+    await session.execute(CreateTable(table))
+    try:
+        yield table
+    finally:
+        await session.execute(DropTable(table))
+
+
+async def analyze_scratch(session: AsyncSession, table: Table) -> None:
+    """PostgreSQL: statistics for a filled scratch table (autovacuum never sees temporary ones)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"ANALYZE {table.name}"))
 
 
 def table_of(model: Any) -> Table:

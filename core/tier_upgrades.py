@@ -35,11 +35,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateTable, DropTable
 
 from core.clock import local_noon
 from core.db import UTCDateTime
@@ -49,7 +47,7 @@ from core.models.orders import COUNTED_STATUSES
 from core.outbox import OutgoingMessage, queue_messages
 from core.shopconfig import ShopConfig
 from core.shopconfig.schema import TierDef
-from core.sqlbulk import dialect_insert
+from core.sqlbulk import analyze_scratch, dialect_insert, scratch_table
 from core.tasks import NewTask, create_tasks, task_priority
 from core.texts import money
 from core.tiers import code_of_rank_sql, discount_value, rank_of_sql, tier_rank_sql
@@ -86,13 +84,9 @@ class Upgrade:
 
 async def apply_upgrades(session: AsyncSession, as_of: date, cfg: ShopConfig) -> dict[str, int]:
     """Raise every tier earned by `as_of`; write each upgrade's event, engagement, tasks, message."""
-    await session.execute(DropTable(_found, if_exists=True))
-    await session.execute(CreateTable(_found))
-    try:
+    async with scratch_table(session, _found):
         await _collect(session, as_of, cfg)
         return await _write(session, as_of, cfg)
-    finally:
-        await session.execute(DropTable(_found))
 
 
 async def _collect(session: AsyncSession, as_of: date, cfg: ShopConfig) -> None:
@@ -138,8 +132,7 @@ async def _collect(session: AsyncSession, as_of: date, cfg: ShopConfig) -> None:
         .where(reached > rank_of_sql(Customer.tier))
     )
     await session.execute(_found.insert().from_select([c.name for c in _found.columns], rows))
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"ANALYZE {_found.name}"))  # a temporary table has no stats
+    await analyze_scratch(session, _found)
 
 
 async def _write(session: AsyncSession, as_of: date, cfg: ShopConfig) -> dict[str, int]:

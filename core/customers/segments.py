@@ -1,7 +1,8 @@
 """Segmentation: customer_type, lifecycle_stage and priority_level for a literal `as_of` date.
 
 `classify` is the rule as a plain function; `refresh_segments` applies the same rule to the
-whole shop in set-based SQL (one UPDATE, transitions logged by INSERT … SELECT).
+whole shop in set-based SQL (one scan into a scratch table of the changes, transitions logged by
+INSERT … SELECT from it, one UPDATE of the changed customers).
 """
 
 from __future__ import annotations
@@ -11,7 +12,23 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Float, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -19,7 +36,7 @@ from core.models import Customer, CustomerPrediction, SegmentTransition
 from core.predictions.config import PredictionsConfig
 from core.predictions.scoring import lifecycle_from_p_alive
 from core.shopconfig.schema import SegmentsConfig
-from core.sqlbulk import dialect_insert
+from core.sqlbulk import analyze_scratch, dialect_insert, scratch_table
 
 HIGH_TIERS = ("gold", "permanent")
 # Scores older than this are not used to judge a customer (the model step has stopped scoring).
@@ -196,37 +213,80 @@ def segment_expressions(
     }
 
 
+# the customers whose segments change today, old and new values side by side (scratch table)
+_changes = Table(
+    "segment_changes",
+    MetaData(),
+    Column("customer_id", BigInteger, primary_key=True),
+    *(Column(f"old_{f}", String(16), nullable=False) for f in FIELDS),
+    *(Column(f"new_{f}", String(16), nullable=False) for f in FIELDS),
+    Column("cause", String(16), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
 async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict[str, int]:
-    """Recompute every customer's segments for `as_of`; log each change as a transition."""
+    """Recompute every customer's segments for `as_of`; log each change as a transition.
+
+    One scan computes the rule for everyone and keeps only the customers whose segments change;
+    the transitions and the UPDATE then touch those rows alone (on PostgreSQL an UPDATE of every
+    customer every day would write a new version of every row and its index entries).
+    `segments_as_of` is the date of the computation that last changed a customer's segments.
+    """
     seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
     model_cfg: PredictionsConfig | None = getattr(cfg, "predictions", None)
     assert session.bind is not None
     exprs = segment_expressions(as_of, seg_cfg, session.bind.dialect.name, model_cfg)
-    cause = exprs.pop("_cause")
+    computed = (
+        select(
+            Customer.id.label("customer_id"),
+            *(getattr(Customer, f).label(f"old_{f}") for f in FIELDS),
+            *(exprs[f].label(f"new_{f}") for f in FIELDS),
+            exprs["_cause"].label("cause"),
+        )
+    ).subquery()
     counts: dict[str, int] = {}
-    for field in FIELDS:
-        new_value = exprs[field]
-        current = getattr(Customer, field)
-        changed = select(
-            Customer.id,
-            literal(field),
-            current,
-            new_value,
-            literal(as_of, Date),
-            cause if field == "lifecycle_stage" else literal("rules"),
-        ).where(current != new_value)
-        stmt = dialect_insert(session, SegmentTransition).from_select(
-            ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"], changed
+    async with scratch_table(session, _changes) as ch:
+        differs = or_(*(computed.c[f"old_{f}"] != computed.c[f"new_{f}"] for f in FIELDS))
+        await session.execute(
+            ch.insert().from_select(
+                [c.name for c in ch.columns], select(*computed.c).where(differs)
+            )
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["customer_id", "field", "transition_date"],
-            set_={"to_value": stmt.excluded.to_value, "cause": stmt.excluded.cause},
+        await analyze_scratch(session, ch)
+        for field in FIELDS:
+            old, new = ch.c[f"old_{field}"], ch.c[f"new_{field}"]
+            changed = select(
+                ch.c.customer_id,
+                literal(field),
+                old,
+                new,
+                literal(as_of, Date),
+                ch.c.cause if field == "lifecycle_stage" else literal("rules"),
+            ).where(old != new)
+            stmt = dialect_insert(session, SegmentTransition).from_select(
+                ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"],
+                changed,
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["customer_id", "field", "transition_date"],
+                set_={"to_value": stmt.excluded.to_value, "cause": stmt.excluded.cause},
+            )
+            result = await session.execute(stmt)
+            counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        if session.bind.dialect.name == "postgresql":
+            new_values = {f: ch.c[f"new_{f}"] for f in FIELDS}
+            which = Customer.id == ch.c.customer_id  # UPDATE … FROM: one hash join
+        else:  # SQLite runs UPDATE … FROM slower than a primary-key lookup per changed row
+            new_values = {
+                f: select(ch.c[f"new_{f}"]).where(ch.c.customer_id == Customer.id).scalar_subquery()
+                for f in FIELDS
+            }
+            which = Customer.id.in_(select(ch.c.customer_id))
+        await session.execute(
+            update(Customer)
+            .values(segments_as_of=as_of, **new_values)
+            .where(which)
+            .execution_options(synchronize_session=False)
         )
-        result = await session.execute(stmt)
-        counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-    await session.execute(
-        update(Customer)
-        .values(segments_as_of=as_of, **exprs)
-        .execution_options(synchronize_session=False)
-    )
     return counts

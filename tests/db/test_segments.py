@@ -230,3 +230,36 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
             model_cfg=pcfg,
         )
         assert expected.lifecycle_stage == cust.lifecycle_stage
+
+
+async def test_only_customers_whose_segments_change_are_written(session: AsyncSession) -> None:
+    steady = _customer(
+        7001,
+        order_count=1,
+        total_spend=Decimal(500),
+        first_order_date=AS_OF - timedelta(days=3),
+        last_order_date=AS_OF - timedelta(days=3),
+    )
+    session.add(steady)
+    await session.commit()
+    await refresh_segments(session, AS_OF, CFG)
+    await session.commit()
+    await session.refresh(steady)
+    assert (steady.lifecycle_stage, steady.segments_as_of) == ("new", AS_OF)
+
+    prospect = _customer(7002)  # already "new / prospect / warm": nothing to change
+    session.add(prospect)
+    await session.commit()
+    counts = await refresh_segments(session, AS_OF + timedelta(days=1), CFG)
+    await session.commit()
+    await session.refresh(steady)
+    await session.refresh(prospect)
+    assert counts == {
+        "customer_type_changed": 0,
+        "lifecycle_stage_changed": 0,
+        "priority_level_changed": 0,
+    }
+    # unchanged rows are not rewritten: segments_as_of is the day they last changed
+    assert (steady.segments_as_of, prospect.segments_as_of) == (AS_OF, None)
+    transitions = (await session.scalars(select(SegmentTransition))).all()
+    assert {t.transition_date for t in transitions} == {AS_OF}
