@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal_column,
     select,
     text,
 )
@@ -131,6 +132,24 @@ class DriverValues:
             raise ValueError(f"naive datetime {value!r}: instants must be aware")
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
+    def from_decimal(self, value: Any) -> Decimal:
+        """The inverse of `decimal`: exact for the up to 15 digits a float holds."""
+        if self.native or value is None:
+            return cast(Decimal, value)
+        return Decimal(repr(value))
+
+    def from_day(self, value: Any) -> date:
+        """The inverse of `day`."""
+        if self.native or value is None:
+            return cast(date, value)
+        return date.fromisoformat(value)
+
+    def from_instant(self, value: Any) -> datetime:
+        """The inverse of `instant`: an aware UTC datetime."""
+        if self.native or value is None:
+            return cast(datetime, value)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
 
 async def bulk_insert(
     session: AsyncSession,
@@ -139,12 +158,15 @@ async def bulk_insert(
     rows: list[tuple[Any, ...]],
     *,
     skip_conflicts_on: str | None = None,
+    shift: dict[str, int] | None = None,
 ) -> None:
     """INSERT many rows through the driver's executemany, skipping per-value type processing.
 
     The fast path for imports: a plain SQLAlchemy executemany spends most of its time in
     per-value bind processors, so callers pass values already converted with `DriverValues`.
-    With `skip_conflicts_on`, a row that collides on that unique column is left out.
+    With `skip_conflicts_on`, a row that collides on that unique column is left out. `shift`
+    adds a constant to a column's values in SQL (child rows that number their parents from 0
+    get the parents' ids without being rebuilt one by one in Python).
     """
     if not rows:
         return
@@ -152,6 +174,11 @@ async def bulk_insert(
     statement = (
         insert_ignore(session, table, skip_conflicts_on) if skip_conflicts_on else insert(table)
     )
+    if shift:
+        statement = statement.values({
+            table.c[name]: bindparam(name, type_=table.c[name].type) + literal_column(str(int(by)))
+            for name, by in shift.items()
+        })  # fmt: skip
     compiled = statement.compile(dialect=dialect, column_keys=list(columns))
     # the statement lists columns in table order (plus any with a Python-side default): put
     # each row's values in the order of its placeholders, and refuse to leave one unbound

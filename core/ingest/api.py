@@ -119,8 +119,8 @@ async def ingest_orders_json(
     """Import one order or a list of orders given as parsed JSON; rejections are by index."""
     report = ImportReport(kind="orders", source=source)
     items = payload if isinstance(payload, list) else [payload]
-    parser = OrderLines(await load_products(session), report)
     writer = OrderWriter(session, report, "api", clock())
+    parser = OrderLines(await load_products(session), report, native=writer.driver.native)
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):

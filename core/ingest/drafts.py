@@ -1,8 +1,9 @@
-"""What parsing hands to writing: products as the parser sees them, order drafts, driver rows.
+"""What parsing hands to writing: products as the parser sees them, order drafts, order batches.
 
-An order draft is one order of the file, validated, with its lines. `DriverRows` adds to each
-draft its values as the database driver takes them (see core.bulk.DriverValues), so that this
-work is done where parsing is done: in the parser process, for a large file.
+An order draft is one order of the input, validated, with its lines. A batch of drafts leaves
+the parser as an `OrderBatch`: flat tuples of values already in the database driver's form (see
+core.bulk.DriverValues), built where parsing is done (in the parser process, for a large file),
+cheap to pickle, and handed by the writer to the driver as they are.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import accumulate, chain
 from typing import Any
 
 from core.bulk import DriverValues
@@ -48,7 +50,11 @@ Item = tuple[int, Decimal, str, Decimal, Decimal, Decimal]
 
 @dataclass(slots=True)
 class OrderDraft:
-    """One order of the input, validated; its lines are (line number, item)."""
+    """One order of the input, validated; its lines are (line number, item).
+
+    The parser also keeps the order in the driver's form as lines are added (see `OrderBatch`):
+    `when` is (ordered_at, order_date) and `rows` one tuple a line, (seq, line_no, values…).
+    """
 
     external_id: str
     line: int  # first line (CSV line number or JSON index)
@@ -62,39 +68,25 @@ class OrderDraft:
     lines: list[tuple[int, Item]] = field(default_factory=list)  # (line, item)
     items: set[Item] = field(default_factory=set)
     total: Decimal = Decimal(0)  # the sum of the lines' amounts, kept as lines are added
-    # as the driver takes them (DriverRows): (ordered_at, order_date, status, total,
-    # coupon_code), and (product_id, quantity, unit, base_quantity, unit_price, amount) a line
-    row: tuple[Any, ...] | None = None
-    line_rows: list[tuple[Any, ...]] | None = None
+    seq: int = 0  # the parser's count of orders when this one began
+    when: tuple[Any, ...] = ()
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def add_line(self, line: int, item: Item) -> None:
-        """Append a validated line (the caller has checked it is not a repeat)."""
+    def add_line(self, line: int, item: Item, values: tuple[Any, ...] = ()) -> None:
+        """Append a validated line (the caller has checked it is not a repeat).
+
+        `values`: the line's values in the driver's form (`BatchRows.line_values`).
+        """
         self.items.add(item)
         self.lines.append((line, item))
+        self.rows.append((self.seq, len(self.lines), *values))
         self.total += item[5]
 
     def set_lines(self, lines: list[tuple[int, Item]]) -> None:
-        """Replace the lines (and so the total)."""
+        """Replace the lines (and so the total); `rows` are left behind (the writer's use)."""
         self.lines[:] = lines
         self.total = sum((item[5] for _, item in lines), Decimal(0))
-        self.row = self.line_rows = None
-
-    def to_wire(self) -> tuple[Any, ...]:
-        """The draft as a plain tuple, cheap to pickle (what the writer needs, not the checks)."""
-        return (
-            self.external_id, self.line, self.phone, self.customer_ref, self.ordered_at,
-            self.order_date, self.status, self.coupon_code, self.lines, self.total, self.row,
-            self.line_rows,
-        )  # fmt: skip
-
-    @classmethod
-    def from_wire(cls, wire: tuple[Any, ...]) -> OrderDraft:
-        """The draft `to_wire` sent (without the raw header and the duplicate check's set)."""
-        external_id, line, phone, ref, at, day, status, coupon, lines, total, row, line_rows = wire
-        return cls(
-            external_id, line, (), phone, ref, at, day, status, coupon, lines, total=total,
-            row=row, line_rows=line_rows,
-        )  # fmt: skip
+        self.rows = []
 
     def first_line_of(self, item: Item) -> int | None:
         """The line that already holds this very item, if any (a duplicate line)."""
@@ -104,43 +96,100 @@ class OrderDraft:
         return None
 
 
-class DriverRows:
-    """Drafts' values as the database driver takes them, each distinct value converted once."""
+@dataclass(slots=True)
+class OrderBatch:
+    """Validated orders with their lines, in the driver's form: what parsing hands to writing.
+
+    `orders`: one tuple an order, (external_id, phone, customer_ref, ordered_at, order_date,
+    status, total, coupon_code, number of lines). `lines`: one tuple a line, (k, line_no,
+    product_id, quantity, unit, base_quantity, unit_price, amount), `k - first` the index of
+    its order in `orders`, line_no from 1; the lines of an order follow one another, in order.
+    `line_numbers`: the input line (CSV line or JSON index) of each entry of `lines`.
+    """
+
+    orders: list[tuple[Any, ...]] = field(default_factory=list)
+    lines: list[tuple[Any, ...]] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+    first: int = 0
+
+    def __len__(self) -> int:
+        return len(self.orders)
+
+    def starts(self) -> list[int]:
+        """Where each order's lines start in `lines` (and, last, where they end)."""
+        return [0, *accumulate(order[8] for order in self.orders)]
+
+    def only(self, ks: list[int]) -> OrderBatch:
+        """The batch of the orders at these indexes (in this order)."""
+        if ks == list(range(len(self.orders))):
+            return self
+        starts = self.starts()
+        picked = OrderBatch()
+        for new_k, k in enumerate(ks):
+            start, end = starts[k], starts[k + 1]
+            picked.orders.append(self.orders[k])
+            picked.lines.extend((new_k, *row[1:]) for row in self.lines[start:end])
+            picked.line_numbers.extend(self.line_numbers[start:end])
+        return picked
+
+    def draft(self, k: int, start: int, values: DriverValues) -> OrderDraft:
+        """The order at index k as a draft (Python values again), its lines from `start`."""
+        external_id, phone, ref, at, day, status, _total, coupon, count = self.orders[k]
+        decimal = values.from_decimal
+        lines = [
+            (number, (pid, decimal(qty), unit, decimal(base), decimal(price), decimal(amount)))
+            for number, (_, _, pid, qty, unit, base, price, amount) in zip(
+                self.line_numbers[start : start + count],
+                self.lines[start : start + count],
+                strict=True,
+            )
+        ]
+        draft = OrderDraft(
+            external_id, lines[0][0] if lines else 0, (), phone, ref, values.from_instant(at),
+            values.from_day(day), status, coupon,
+        )  # fmt: skip
+        draft.set_lines(lines)
+        return draft
+
+
+class BatchRows:
+    """Values in the driver's form for drafts and batches, each distinct value converted once."""
 
     def __init__(self, native: bool) -> None:
         self.values = DriverValues(native)
         self._items: dict[Item, tuple[Any, ...]] = {}
-        self._instants: dict[datetime, Any] = {}
-        self._days: dict[date, Any] = {}
 
-    def prepare(self, drafts: list[OrderDraft]) -> None:
-        """Set each draft's `row` and `line_rows`."""
+    def when(self, ordered_at: datetime, order_date: date) -> tuple[Any, Any]:
+        """An order's (ordered_at, order_date) for the driver."""
+        return self.values.instant(ordered_at), self.values.day(order_date)
+
+    def line_values(self, item: Item) -> tuple[Any, ...]:
+        """A line's (product_id, quantity, unit, base_quantity, unit_price, amount)."""
+        row = self._items.get(item)
+        if row is None:
+            if len(self._items) > _CACHE_LIMIT:
+                self._items.clear()
+            decimal = self.values.decimal
+            pid, quantity, unit, base, price, amount = item
+            row = (pid, decimal(quantity), unit, decimal(base), decimal(price), decimal(amount))
+            self._items[item] = row
+        return row
+
+    def batch(self, drafts: list[OrderDraft]) -> OrderBatch:
+        """The drafts (in the order they began) as one batch."""
+        if drafts and drafts[-1].seq - drafts[0].seq != len(drafts) - 1:
+            # orders were dropped in between (rejected): number the rest without gaps
+            first = drafts[0].seq
+            for k, d in enumerate(drafts, start=first):
+                if d.seq != k:
+                    d.seq = k
+                    d.rows = [(k, *row[1:]) for row in d.rows]
         decimal = self.values.decimal
-        instants, days = self._instants, self._days
-        for d in drafts:
-            at = instants.get(d.ordered_at)
-            if at is None:
-                if len(instants) > _CACHE_LIMIT:
-                    instants.clear()
-                at = instants[d.ordered_at] = self.values.instant(d.ordered_at)
-            day = days.get(d.order_date)
-            if day is None:
-                day = days[d.order_date] = self.values.day(d.order_date)
-            d.row = (at, day, d.status, decimal(d.total), d.coupon_code)
-            d.line_rows = self.lines([item for _, item in d.lines])
-
-    def lines(self, items: list[Item]) -> list[tuple[Any, ...]]:
-        """Order lines' values (without order id and line number) for the driver."""
-        converted = self._items
-        rows = []
-        for item in items:
-            values = converted.get(item)
-            if values is None:
-                if len(converted) > _CACHE_LIMIT:
-                    converted.clear()
-                decimal = self.values.decimal
-                pid, quantity, unit, base, price, amount = item
-                values = (pid, decimal(quantity), unit, decimal(base), decimal(price))
-                values = converted[item] = (*values, decimal(amount))
-            rows.append(values)
-        return rows
+        orders = [
+            (d.external_id, d.phone, d.customer_ref, *d.when, d.status, decimal(d.total),
+             d.coupon_code, len(d.lines))
+            for d in drafts
+        ]  # fmt: skip
+        lines = list(chain.from_iterable(d.rows for d in drafts))
+        numbers = [number for d in drafts for number, _ in d.lines]
+        return OrderBatch(orders, lines, numbers, drafts[0].seq if drafts else 0)

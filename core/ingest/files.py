@@ -90,8 +90,8 @@ async def import_orders(
                     native=writer.driver.native, parallel=parallel,
                 )  # fmt: skip
                 async with aclosing(batches):
-                    async for drafts in batches:
-                        await writer.write(drafts)
+                    async for batch in batches:
+                        await writer.write(batch)
             if report.ok:
                 await writer.finish()
     return report

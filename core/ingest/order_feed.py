@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator
 from typing import IO, Any
 
 from core.ingest import orders
-from core.ingest.drafts import DriverRows, OrderDraft, ProductInfo
+from core.ingest.drafts import OrderBatch, ProductInfo
 from core.ingest.orders import ORDER_COLUMNS, OrderLines
 from core.ingest.reading import CsvRows, ProgressCallback, Refused, stream_size
 from core.ingest.report import ImportReport, Rejection
@@ -37,11 +37,11 @@ async def order_batches(
     *,
     native: bool = False,
     parallel: bool | None = None,
-) -> AsyncGenerator[list[OrderDraft], None]:
-    """The drafts of an orders.csv stream, batch by batch; refusals and rejections go to report.
+) -> AsyncGenerator[OrderBatch, None]:
+    """The orders of an orders.csv stream, batch by batch; refusals and rejections go to report.
 
-    The drafts come with their rows for the driver (`native`: the driver takes Python values),
-    computed where they are parsed: off the writing process for a large file.
+    The batches hold rows for the driver (`native`: the driver takes Python values), built
+    where they are parsed: off the writing process for a large file.
     `parallel`: None parses a file on disk of PARALLEL_MIN_BYTES or more in a worker process,
     True does so for any file on disk, False never. Close the iterator when done (`aclosing`):
     that also stops the worker if the writer failed.
@@ -49,17 +49,17 @@ async def order_batches(
     path = _file_path(stream) if parallel is not False else None
     if path is not None and (parallel or stream_size(stream) >= PARALLEL_MIN_BYTES):
         job = (path, stream.tell(), products, orders.BATCH_ORDERS, native)
-        async for drafts in _from_worker(job, report, on_progress):
-            yield drafts
+        async for batch in _from_worker(job, report, on_progress):
+            yield batch
         return
     try:
         rows = CsvRows(stream, ORDER_COLUMNS, report, on_progress)
     except Refused as exc:
         report.refused = str(exc)
         return
-    for drafts in OrderLines(products, report, driver=DriverRows(native)).batches(rows):
-        if drafts:
-            yield drafts
+    for batch in OrderLines(products, report, native=native).batches(rows):
+        if batch:
+            yield batch
 
 
 def _file_path(stream: IO[Any]) -> str | None:
@@ -85,7 +85,7 @@ async def _from_worker(
     job: tuple[Any, ...],
     report: ImportReport,
     on_progress: ProgressCallback | None,
-) -> AsyncGenerator[list[OrderDraft], None]:
+) -> AsyncGenerator[OrderBatch, None]:
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "core.ingest.parse_worker",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=_BUFFERED,
@@ -119,7 +119,7 @@ async def _from_worker(
             if kind == "done":
                 finished = True
                 return
-            yield [OrderDraft.from_wire(wire) for wire in message[1]]
+            yield OrderBatch(*message[1:5])
     finally:
         if not finished and worker.returncode is None:
             worker.kill()

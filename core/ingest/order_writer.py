@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.bulk import DriverValues, among, bulk_insert
 from core.customers_aggregates import refresh_customer_aggregates
 from core.ingest.customers import create_customers
-from core.ingest.drafts import DriverRows, Item, OrderDraft, ProductInfo, product_info
+from core.ingest.drafts import BatchRows, Item, OrderBatch, OrderDraft, ProductInfo, product_info
 from core.ingest.report import ImportReport
 from core.models.catalog import Product
 from core.models.customers import Customer
@@ -54,7 +54,8 @@ class OrderWriter:
         self.source = source
         self.now = now
         self.driver = DriverValues.of(session)
-        self.rows = DriverRows(self.driver.native)  # for drafts that come without their rows
+        self.rows = BatchRows(self.driver.native)  # for lines rewritten by an update
+        self.fresh: bool | None = None  # no order was stored before (known at the first batch)
         self.by_phone: dict[str, int] = {}
         self.by_ref: dict[str, int] = {}
         self.written: set[str] = set()  # external ids stored by this import
@@ -77,21 +78,20 @@ class OrderWriter:
         stored = await self.session.scalar(select(func.max(_lines.c.id)))
         return lines > (stored or 0)
 
-    async def write(self, drafts: Sequence[OrderDraft]) -> None:
+    async def write(self, batch: OrderBatch) -> None:
         """Store one batch of orders (call `finish` after the last one)."""
-        drafts = await self._with_customers(drafts)
-        if not drafts:
+        if not batch:
             return
-        existing = await self._existing([d.external_id for d in drafts])
-        touched: set[int] = set()
-        new = [d for d in drafts if d.external_id not in existing]
+        customer_ids = await self._customers_of(batch)
+        existing = await self._existing(batch)
+        new = [k for k in customer_ids if k not in existing]
         if new:
-            await self._insert(new, touched)
-        old = [d for d in drafts if d.external_id in existing]
+            await self._insert(batch.only(new), [customer_ids[k] for k in new])
+        old = [k for k in existing if k in customer_ids]
         if old:
-            await self._update(old, existing, touched)
-        self.written.update(d.external_id for d in drafts)
-        self.report.customer_ids_touched.update(touched)
+            await self._update(batch, old, existing, customer_ids)
+        orders = batch.orders
+        self.written.update(orders[k][0] for k in customer_ids)
 
     async def finish(self) -> None:
         """Refresh, set-based, the aggregates of every customer whose orders changed.
@@ -104,60 +104,70 @@ class OrderWriter:
                 self.session, sorted(self.report.customer_ids_touched)
             )
 
-    async def _with_customers(self, drafts: Sequence[OrderDraft]) -> list[OrderDraft]:
-        """Resolve every draft's customer; unknown phones become customers, unknown refs fail."""
-        phones = {d.phone for d in drafts if d.phone and d.phone not in self.by_phone}
-        refs = {d.customer_ref for d in drafts if not d.phone and d.customer_ref}
-        refs -= self.by_ref.keys()
+    async def _customers_of(self, batch: OrderBatch) -> dict[int, int]:
+        """The customer id of each order (by index); unknown phones become customers.
+
+        An order known by an unknown customer_ref alone is rejected (and left out).
+        """
+        by_phone, by_ref = self.by_phone, self.by_ref
+        orders = batch.orders
+        phones = {o[1] for o in orders if o[1]} - by_phone.keys()
+        refs = {o[2] for o in orders if not o[1] and o[2]} - by_ref.keys()
         c = _customers.c
         if phones:
             rows = await self.session.execute(
                 select(c.phone, c.id).where(among(self.session, c.phone, phones))
             )
-            self.by_phone.update(rows.all())
+            by_phone.update(rows.all())
         if refs:
             rows = await self.session.execute(
                 select(c.customer_ref, c.id).where(among(self.session, c.customer_ref, refs))
             )
-            self.by_ref.update(rows.all())
-        unknown: dict[str, str | None] = {}
-        for d in drafts:
-            if d.phone and d.phone not in self.by_phone:
-                unknown.setdefault(d.phone, d.customer_ref)
-        if unknown:
+            by_ref.update(rows.all())
+        if phones - by_phone.keys():
+            unknown: dict[str, str | None] = {}
+            for o in orders:
+                if o[1] and o[1] not in by_phone:
+                    unknown.setdefault(o[1], o[2])
             created = await create_customers(self.session, unknown, self.now)
-            self.by_phone.update(created)
+            by_phone.update(created)
             self.report.customers_created += len(created)
-        kept: list[OrderDraft] = []
-        for d in drafts:
-            if d.phone or (d.customer_ref and d.customer_ref in self.by_ref):
-                kept.append(d)
-                continue
-            reason = (
-                f"unknown customer_ref {d.customer_ref!r} for order {d.external_id} "
-                "(give a phone to create the customer)"
-            )
-            for line, _ in d.lines:
-                self.report.reject(line, reason)
-        return kept
+        ids = [by_phone[o[1]] if o[1] else by_ref.get(o[2]) for o in orders]
+        if None in ids:
+            starts = batch.starts()
+            for k, found in enumerate(ids):
+                if found is not None:
+                    continue
+                reason = (
+                    f"unknown customer_ref {orders[k][2]!r} for order {orders[k][0]} "
+                    "(give a phone to create the customer)"
+                )
+                for line in batch.line_numbers[starts[k] : starts[k + 1]]:
+                    self.report.reject(line, reason)
+        return {k: found for k, found in enumerate(ids) if found is not None}
 
-    def _customer_id(self, draft: OrderDraft) -> int:
-        if draft.phone:
-            return self.by_phone[draft.phone]
-        assert draft.customer_ref is not None
-        return self.by_ref[draft.customer_ref]
-
-    async def _existing(self, external_ids: list[str]) -> dict[str, Any]:
+    async def _existing(self, batch: OrderBatch) -> dict[int, Any]:
+        """The stored orders of the batch, by their index in it."""
+        external_ids = [o[0] for o in batch.orders]
+        if self.fresh is None:  # SQLite holds the write lock: no other writer adds orders
+            stored = await self.session.scalar(select(_orders.c.id).limit(1))
+            self.fresh = not self.driver.native and stored is None
+        if self.fresh:  # only what this import wrote can exist
+            external_ids = [e for e in external_ids if e in self.written]
+            if not external_ids:
+                return {}
         rows = await self.session.execute(
             select(_orders).where(among(self.session, _orders.c.external_id, external_ids))
         )
-        return {row.external_id: row for row in rows}
+        index = {o[0]: k for k, o in enumerate(batch.orders)}
+        return {index[row.external_id]: row for row in rows}
 
-    async def _new_ids(self, count: int) -> list[int]:
+    async def _new_ids(self, count: int) -> Sequence[int]:
         """Ids for `count` new orders, taken before inserting them (no lookup afterwards).
 
         SQLite: the next rowids (this transaction is the only writer once it has written;
-        before, SQLite refuses a write from a stale snapshot). PostgreSQL: the sequence.
+        before, SQLite refuses a write from a stale snapshot), as a range. PostgreSQL: the
+        sequence.
         """
         if self.driver.native:
             rows = await self.session.execute(
@@ -167,37 +177,35 @@ class OrderWriter:
                 {"n": count},
             )
             return [n for (n,) in rows]
-        last = await self.session.scalar(select(func.coalesce(func.max(_orders.c.id), 0)))
-        return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
+        last = int(await self.session.scalar(select(func.max(_orders.c.id))) or 0)
+        return range(last + 1, last + 1 + count)
 
-    async def _insert(self, drafts: list[OrderDraft], touched: set[int]) -> None:
+    async def _insert(self, batch: OrderBatch, customer_ids: list[int]) -> None:
         now = self.driver.instant(self.now)
         source = self.source
-        unprepared = [d for d in drafts if d.row is None or d.line_rows is None]
-        if unprepared:
-            self.rows.prepare(unprepared)
-        ids = await self._new_ids(len(drafts))
-        rows = []
-        for order_id, d in zip(ids, drafts, strict=True):
-            customer_id = self.by_phone[d.phone] if d.phone else self._customer_id(d)
-            touched.add(customer_id)
-            rows.append((order_id, d.external_id, customer_id, *d.row, source, now, now))  # type: ignore[misc]
+        ids = await self._new_ids(len(batch))
+        rows = [
+            (order_id, external_id, customer_id, at, day, status, total, coupon, source, now, now)
+            for order_id, customer_id, (external_id, _, _, at, day, status, total, coupon, _)
+            in zip(ids, customer_ids, batch.orders, strict=True)
+        ]  # fmt: skip
         await bulk_insert(self.session, _orders, ("id", *_ORDER_COLUMNS), rows)
-        await self._insert_lines(
-            [(i, d.line_rows) for i, d in zip(ids, drafts, strict=True)]  # type: ignore[misc]
-        )
+        await self._insert_lines(ids, batch.lines, batch.first)
+        self.report.customer_ids_touched.update(customer_ids)
         self.report.order_ids_created.extend(ids)
         self.created_ids.update(ids)
-        self.report.created += len(drafts)
-        self.report.accepted += sum(len(d.lines) for d in drafts)
+        self.report.created += len(batch)
+        self.report.accepted += len(batch.lines)
 
-    async def _insert_lines(self, orders: list[tuple[int, list[tuple[Any, ...]]]]) -> None:
-        """Insert the lines of orders, given as `DriverRows` values, numbered from 1."""
-        rows = [
-            (order_id, n, *values)
-            for order_id, lines in orders
-            for n, values in enumerate(lines, start=1)
-        ]
+    async def _insert_lines(
+        self, ids: Sequence[int], lines: list[tuple[Any, ...]], first: int = 0
+    ) -> None:
+        """Insert lines given as (k, line_no, values…), `k - first` the index of their order's id."""
+        if isinstance(ids, range) and ids.step == 1:  # consecutive: the SQL adds the offset
+            shift = {"order_id": ids.start - first}
+            await bulk_insert(self.session, _lines, _LINE_COLUMNS, lines, shift=shift)
+            return
+        rows = [(ids[k - first], *values) for k, *values in lines]
         await bulk_insert(self.session, _lines, _LINE_COLUMNS, rows)
 
     async def _stored_lines(self, order_ids: list[int]) -> dict[int, list[Item]]:
@@ -214,19 +222,25 @@ class OrderWriter:
         return stored
 
     async def _update(
-        self, drafts: list[OrderDraft], existing: dict[str, Any], touched: set[int]
+        self,
+        batch: OrderBatch,
+        ks: list[int],
+        existing: dict[int, Any],
+        customer_ids: dict[int, int],
     ) -> None:
-        stored = await self._stored_lines([existing[d.external_id].id for d in drafts])
+        stored = await self._stored_lines([existing[k].id for k in ks])
+        starts = batch.starts()
         headers: list[dict[str, Any]] = []
         relined: list[tuple[int, list[tuple[int, Item]]]] = []
-        for draft in drafts:
-            old = existing[draft.external_id]
+        touched = self.report.customer_ids_touched
+        for k in ks:
+            draft = batch.draft(k, starts[k], self.driver)
+            old = existing[k]
             lines = stored[old.id]
-            merged = draft.external_id in self.written
-            if merged:
+            if draft.external_id in self.written:
                 self._merge(draft, lines)
             values = {
-                "customer_id": self._customer_id(draft),
+                "customer_id": customer_ids[k],
                 "ordered_at": draft.ordered_at,
                 "order_date": draft.order_date,
                 "status": draft.status,
@@ -244,9 +258,13 @@ class OrderWriter:
             await self.session.execute(
                 delete(_lines).where(among(self.session, _lines.c.order_id, ids))
             )
-            await self._insert_lines(
-                [(i, self.rows.lines([x for _, x in lines])) for i, lines in relined]
-            )
+            rows: list[tuple[Any, ...]] = []
+            line_values = self.rows.line_values
+            for k, (_, numbered) in enumerate(relined):
+                rows.extend(
+                    (k, n, *line_values(item)) for n, (_, item) in enumerate(numbered, start=1)
+                )
+            await self._insert_lines(ids, rows)
 
     def _compare(
         self,

@@ -1,7 +1,7 @@
 """orders.csv and the orders API: order lines validated and grouped into orders, in batches.
 
 Rows are parsed with caches (a phone, a date, a unit is parsed once per file) and grouped by
-`order_id`; a full batch goes to `OrderWriter`. An order is all or nothing: when one of its
+`order_id`; a full batch leaves as an `OrderBatch` (driver-ready rows) for `OrderWriter`. An order is all or nothing: when one of its
 lines is rejected, its other lines are reported too and the order is not written. The one
 exception is a line that repeats one of the order (same product, quantity, unit and price):
 the repeat is reported and the order kept.
@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from core.digits import to_ascii_digits
 from core.errors import InvalidInput
-from core.ingest.drafts import DriverRows, Item, OrderDraft, ProductInfo
+from core.ingest.drafts import BatchRows, Item, OrderBatch, OrderDraft, ProductInfo
 from core.ingest.fields import check_decimal, money, parse_instant, parse_status, text_field
 from core.ingest.reading import Columns
 from core.ingest.report import ImportReport
@@ -51,10 +52,11 @@ class OrderLines:
         products: dict[str, ProductInfo],
         report: ImportReport,
         batch_orders: int | None = None,
-        driver: DriverRows | None = None,
+        *,
+        native: bool = False,
     ) -> None:
         self.products = products
-        self.driver = driver  # when given, drafts leave with their rows ready for the driver
+        self.rows = BatchRows(native)  # native: the database driver takes Python values
         self.batch_orders = BATCH_ORDERS if batch_orders is None else batch_orders
         self.products_folded = {sku.casefold(): p for sku, p in products.items()}
         self.report = report
@@ -63,16 +65,19 @@ class OrderLines:
         self.failed: dict[str, int] = {}  # order id -> line that made it fail (whole file)
         # parsed once per distinct text; a rejected text is kept as its reason (a _Bad)
         self._phones: dict[str, str | _Bad] = {}
-        self._instants: dict[str, tuple[datetime, date] | _Bad] = {}
+        # (ordered_at, order_date, the two in the driver's form)
+        self._instants: dict[str, tuple[datetime, date, tuple[Any, Any]] | _Bad] = {}
         self._units: dict[str, str | _Bad] = {}
-        self._items: dict[tuple[str, str, str, str], Item | _Bad] = {}
+        # (item, its values in the driver's form)
+        self._items: dict[tuple[str, str, str, str], tuple[Item, tuple[Any, ...]] | _Bad] = {}
+        self._seq = 0  # orders begun so far
 
     @property
     def full(self) -> bool:
         return len(self.batch) > self.batch_orders
 
-    def batches(self, rows: Iterable[tuple[int, tuple[str, ...]]]) -> Iterator[list[OrderDraft]]:
-        """Every row validated, as batches of drafts (an order's lines may span batches)."""
+    def batches(self, rows: Iterable[tuple[int, tuple[str, ...]]]) -> Iterator[OrderBatch]:
+        """Every row validated, in batches of orders (an order's lines may span batches)."""
         add = self.add
         limit = self.batch_orders
         for line, values in rows:
@@ -81,15 +86,12 @@ class OrderLines:
                 yield self.take_batch(keep_last=True)
         yield self.take_batch(keep_last=False)
 
-    def take_batch(self, keep_last: bool) -> list[OrderDraft]:
-        """The drafts to write now; the last order stays when its lines may continue."""
+    def take_batch(self, keep_last: bool) -> OrderBatch:
+        """The orders to write now; the last order stays when its lines may continue."""
         batch, self.batch = self.batch, {}
         if keep_last and self.last_id is not None and self.last_id in batch:
             self.batch[self.last_id] = batch.pop(self.last_id)
-        drafts = list(batch.values())
-        if self.driver is not None:
-            self.driver.prepare(drafts)
-        return drafts
+        return self.rows.batch(list(batch.values()))
 
     def add(self, line: int, values: tuple[str, ...], tag: str = "") -> None:
         """Validate one order line (values in ORDER_COLUMNS order) into its order's draft."""
@@ -125,27 +127,28 @@ class OrderLines:
             self.fail(draft, line, f"{tag}order {order_id}: {name} differs from line {draft.line}")
             return
         key = (sku, qty_raw, unit_raw, price_raw)
-        item = self._items.get(key)
-        if item is None:
+        found = self._items.get(key)
+        if found is None:
             if len(self._items) > _CACHE_LIMIT:
                 self._items.clear()
             try:
                 item = self._item(sku, qty_raw, unit_raw, price_raw)
+                found = (item, self.rows.line_values(item))
             except InvalidInput as exc:
-                item = _Bad(str(exc))
-            self._items[key] = item
-        if isinstance(item, _Bad):
-            self.fail(draft, line, f"{tag}{item.reason}")
+                found = _Bad(str(exc))
+            self._items[key] = found
+        if isinstance(found, _Bad):
+            self.fail(draft, line, f"{tag}{found.reason}")
             return
-        lines = draft.lines
-        if lines and item in draft.items:
+        item, values = found
+        if draft.lines and item in draft.items:
             # the same line twice: the repeat is refused, the order is kept with one copy
             first = draft.first_line_of(item)
             self.report.reject(
                 line, f"{tag}duplicate line: same as line {first} of order {order_id}"
             )
             return
-        draft.add_line(line, item)
+        draft.add_line(line, item, values)
 
     def fail(self, draft: OrderDraft, line: int, reason: str) -> None:
         """Reject a line and, with it, the whole order it belongs to."""
@@ -165,7 +168,8 @@ class OrderLines:
         ref = text_field(ref_raw, "customer_ref", 100) or None if ref_raw else None
         if phone is None and ref is None:
             raise InvalidInput("phone or customer_ref is required")
-        ordered_at, order_date = self._instant(at_raw)
+        ordered_at, order_date, when = self._instant(at_raw)
+        self._seq += 1
         return OrderDraft(
             order_id,
             line,
@@ -176,6 +180,8 @@ class OrderLines:
             order_date,
             _STATUSES.get(status) or parse_status(status),
             text_field(coupon, "coupon_code", 64) or None if coupon else None,
+            seq=self._seq,
+            when=when,
         )
 
     def _item(self, sku: str, qty_raw: str, unit_raw: str, price_raw: str) -> Item:
@@ -232,13 +238,14 @@ class OrderLines:
             raise InvalidInput(found.reason)
         return found or None
 
-    def _instant(self, raw: str) -> tuple[datetime, date]:
+    def _instant(self, raw: str) -> tuple[datetime, date, tuple[Any, Any]]:
         found = self._instants.get(raw)
         if found is None:
             if len(self._instants) > _CACHE_LIMIT:
                 self._instants.clear()
             try:
-                found = parse_instant(raw, "ordered_at")
+                instant, day = parse_instant(raw, "ordered_at")
+                found = (instant, day, self.rows.when(instant, day))
             except InvalidInput as exc:
                 found = _Bad(str(exc))
             self._instants[raw] = found

@@ -4,16 +4,17 @@ On two cores an import takes max(parse, write) instead of their sum when the fil
 in its own process while this one writes. The worker reads its job from stdin (one pickle:
 the file's path and offset, the products by SKU, the batch size, whether the database driver
 takes Python values), parses the file with the very same `CsvRows` and `OrderLines` as an
-import in one process (drafts leave with their rows in the driver's form, work the writing
-process is spared), and writes frames to stdout, each an 8-byte length and a pickle of:
+import in one process (batches leave as rows in the driver's form, work the writing process is
+spared), and writes frames to stdout, each an 8-byte length and a pickle of:
 
-    ("batch", drafts, rejections, warnings, bytes_read, total_bytes)
+    ("batch", orders, lines, line_numbers, first, rejections, warnings, bytes_read, total_bytes)
     ("refused", reason)
     ("done", rejections, warnings, bytes_read, total_bytes)
     ("error", traceback)
 
-`drafts` are `OrderDraft.to_wire()` tuples; rejections are `(line, reason)` pairs found since
-the previous frame. A process rather than a thread: parsing is pure Python and would hold the
+`orders`, `lines`, `line_numbers` and `first` are those of an `OrderBatch` (flat tuples of
+plain values, cheap to pickle); rejections are `(line, reason)` pairs found since the previous
+frame. A process rather than a thread: parsing is pure Python and would hold the
 GIL that the SQLite writer needs.
 """
 
@@ -25,7 +26,7 @@ import sys
 import traceback
 from typing import IO, Any
 
-from core.ingest.drafts import DriverRows, ProductInfo
+from core.ingest.drafts import ProductInfo
 from core.ingest.order_feed import FRAME_HEADER
 from core.ingest.orders import ORDER_COLUMNS, OrderLines
 from core.ingest.reading import CsvRows, Refused
@@ -69,10 +70,11 @@ def parse_file(
         except Refused as exc:
             write_frame(out, ("refused", str(exc)))
             return
-        parser = OrderLines(products, report, batch_orders, DriverRows(native))
-        for drafts in parser.batches(rows):
-            if drafts:
-                write_frame(out, ("batch", [d.to_wire() for d in drafts], *news(), *progress))
+        parser = OrderLines(products, report, batch_orders, native=native)
+        for batch in parser.batches(rows):
+            if batch:
+                message = ("batch", batch.orders, batch.lines, batch.line_numbers, batch.first)
+                write_frame(out, (*message, *news(), *progress))
     write_frame(out, ("done", *news(), *progress))
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bulk import among, insert_dicts
-from core.models import Customer
+from core.bulk import among, bulk_insert, insert_dicts
+from core.models import Category, Customer
 
 
 async def test_insert_dicts_round_trips_every_type_in_any_key_order(session: AsyncSession) -> None:
@@ -63,3 +63,16 @@ async def test_insert_dicts_can_skip_conflicts_and_refuses_a_missing_value(
         )
     )
     assert sorted(phones) == ["+8801711000001", "+8801711000002"]
+
+
+async def test_bulk_insert_can_shift_a_column_by_a_constant(session: AsyncSession) -> None:
+    rows = [(0, "rice", "Rice"), (1, "oil", "Oil"), (2, "tea", "Tea")]
+    async with session.begin():
+        await bulk_insert(session, Category.__table__, ("id", "code", "name"), rows,
+                          shift={"id": 1000})  # fmt: skip
+        await bulk_insert(session, Category.__table__, ("id", "code", "name"),
+                          [(5, "salt", "Salt")], shift={"id": 998})  # fmt: skip
+    stored = (await session.execute(select(Category.id, Category.code).order_by(Category.id))).all()
+    assert [tuple(r) for r in stored] == [
+        (1000, "rice"), (1000 + 1, "oil"), (1000 + 2, "tea"), (1000 + 3, "salt"),
+    ]  # fmt: skip
