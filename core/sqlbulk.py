@@ -90,15 +90,17 @@ async def _executemany(
     order = list(compiled.positiontup or ())
     if sorted(order) != sorted(names):  # e.g. a column default that is a SQL expression
         return await session.execute(stmt, list(rows))
-    convert = [_sqlite_value(table.c[name].type) for name in order]
-    fixed = {name: value for name, value in defaults.items()}
-    tuples = [
-        tuple(
-            f(row[name] if name in row else fixed[name])
-            for f, name in zip(convert, order, strict=True)
-        )
-        for row in rows
-    ]
+    columns = []  # column by column: one comprehension per column, not a generator per row
+    for name in order:
+        convert = _sqlite_value(table.c[name].type)
+        if name in defaults:
+            value = defaults[name] if convert is None else convert(defaults[name])
+            columns.append([value] * len(rows))
+        elif convert is None:
+            columns.append([row[name] for row in rows])
+        else:
+            columns.append([convert(row[name]) for row in rows])
+    tuples = list(zip(*columns, strict=True))
     connection = await session.connection()
     return await connection.exec_driver_sql(str(compiled), tuples)
 
@@ -109,15 +111,13 @@ def _sqlite_value(column_type: Any) -> Any:
         return lambda v: None if v is None and column_type.none_as_null else json.dumps(v)
     if isinstance(column_type, UTCDateTime):
         return lambda v: None if v is None else _utc_text(v)
-    if isinstance(column_type, Date | DateTime):  # DateTime without zone: not used by writers
+    if isinstance(column_type, DateTime):
+        return lambda v: None if v is None else v.isoformat(" ", "microseconds")
+    if isinstance(column_type, Date):
         return lambda v: None if v is None else v.isoformat()
     if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
         return lambda v: None if v is None else float(v)
-    return _same
-
-
-def _same(value: Any) -> Any:
-    return value
+    return None  # stored as given
 
 
 def _utc_text(value: datetime) -> str:
