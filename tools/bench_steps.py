@@ -109,10 +109,8 @@ async def run(args: argparse.Namespace) -> None:
             await _admin(f'DROP DATABASE IF EXISTS "{copy}"')
         if tmpdir and not args.keep:
             shutil.rmtree(tmpdir, ignore_errors=True)
-        elif tmpdir:
-            print(f"kept: {tmpdir}/bench.db")
-        elif copy:
-            print(f"kept: {copy}")
+        if args.keep:
+            print(f"kept: {copy or f'{tmpdir}/bench.db'}")
 
 
 def main() -> None:
