@@ -17,6 +17,7 @@ import platform
 import random
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -152,20 +153,31 @@ async def import_next_day(
             return await import_orders(session, stream, path.name)
 
 
-async def run_next_day(sessions: SessionFactory, directory: Path, lines: int) -> list[str]:
+async def run_next_day(
+    sessions: SessionFactory,
+    directory: Path,
+    lines: int,
+    *,
+    only: Sequence[str] | None = None,
+    details: bool = False,
+) -> list[str]:
     """The steady state: a day of new orders (the shop's daily average), then the next morning's
     cadence — what a running shop does every day, after the first run over its history."""
     began = time.perf_counter()
     report = await import_next_day(sessions, directory, AS_OF, lines)
     imported = time.perf_counter() - began
     began = time.perf_counter()
-    cadence = await run_cadence(sessions, AS_OF + timedelta(days=1))
+    cadence = await run_cadence(sessions, AS_OF + timedelta(days=1), only=only)
     total = time.perf_counter() - began
-    steps = ", ".join(f"{s.name} {s.seconds:.1f}s" for s in cadence.steps)
-    return [
+    ran = [s for s in cadence.steps if s.status != "off"]
+    out = [
         f"next day: {report.accepted:,} new order lines on {AS_OF} imported in {imported:.1f} s",
-        f"cadence {AS_OF + timedelta(days=1)} (steady state): {total:.1f} s — {steps}",
+        f"cadence {AS_OF + timedelta(days=1)} (steady state): {total:.1f} s — "
+        + ", ".join(f"{s.name} {s.seconds:.1f}s" for s in ran),
     ]
+    if details:
+        out.extend(f"  {s.name}: {s.counts}" for s in ran)
+    return out
 
 
 def _duckdb_lines(

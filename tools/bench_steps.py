@@ -86,23 +86,27 @@ async def run(args: argparse.Namespace) -> None:
         sessions = make_session_factory(engine)
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         began = time.perf_counter()
-        report = await run_cadence(sessions, AS_OF, only=steps)
-        total = time.perf_counter() - began
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        for s in report.steps:
-            if s.status != "off":
-                print(f"{s.name:16} {s.seconds:7.2f} s  {s.status}  {s.counts}")
-        if report.analyzed:
-            print(f"re-analyzed: {', '.join(report.analyzed)}")
-        used = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
-        print(
-            f"total {total:.2f} s wall, {used:.2f} s CPU in this process; "
-            f"peak RSS {peak_rss_mb():,.0f} MB; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
-        )
+        if not args.skip_first:
+            report = await run_cadence(sessions, AS_OF, only=steps)
+            total = time.perf_counter() - began
+            for s in report.steps:
+                if s.status != "off":
+                    print(f"{s.name:16} {s.seconds:7.2f} s  {s.status}  {s.counts}")
+            if report.analyzed:
+                print(f"re-analyzed: {', '.join(report.analyzed)}")
+            print(f"first day {AS_OF}: {total:.2f} s wall")
         if args.next_day:
             with tempfile.TemporaryDirectory(prefix="trustcart-next-") as tmp:
-                for line in await run_next_day(sessions, Path(tmp), args.next_day):
+                for line in await run_next_day(
+                    sessions, Path(tmp), args.next_day, only=steps, details=True
+                ):
                     print(line)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        used = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+        print(
+            f"in all {time.perf_counter() - began:.2f} s wall, {used:.2f} s CPU in this process; "
+            f"peak RSS {peak_rss_mb():,.0f} MB; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+        )
     finally:
         await engine.dispose()
         if copy and not args.keep:
@@ -124,6 +128,10 @@ def main() -> None:
     r = sub.add_parser("run", help="run cadence steps on a copy of a saved shop")
     r.add_argument("--steps", default="", help=f"comma-separated, of: {','.join(STEPS)}")
     r.add_argument("--keep", action="store_true", help="keep the copy")
+    r.add_argument(
+        "--skip-first", action="store_true",
+        help="the saved shop already ran the first day (a copy kept with --keep): go to --next-day",
+    )  # fmt: skip
     r.add_argument(
         "--next-day", type=int, default=0, metavar="LINES",
         help="then import LINES order lines of one more day and run the whole next day",
