@@ -69,22 +69,29 @@ class OrderDraft:
     items: set[Item] = field(default_factory=set)
     total: Decimal = Decimal(0)  # the sum of the lines' amounts, kept as lines are added
     seq: int = 0  # the parser's count of orders when this one began
+    customer_id: int | None = None  # when the parser knows the phone's customer
     when: tuple[Any, ...] = ()
     rows: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def add_line(self, line: int, item: Item, values: tuple[Any, ...] = ()) -> None:
-        """Append a validated line (the caller has checked it is not a repeat).
+    def add_line(self, line: int, item: Item, values: tuple[Any, ...] = ()) -> bool:
+        """Append a validated line, unless the order has it already (then False).
 
         `values`: the line's values in the driver's form (`BatchRows.line_values`).
         """
-        self.items.add(item)
+        items = self.items
+        count = len(items)
+        items.add(item)  # one hash a line, for the check and the add
+        if len(items) == count:
+            return False
         self.lines.append((line, item))
-        self.rows.append((self.seq, len(self.lines), *values))
+        self.rows.append((self.seq, count + 1, *values))
         self.total += item[5]
+        return True
 
     def set_lines(self, lines: list[tuple[int, Item]]) -> None:
         """Replace the lines (and so the total); `rows` are left behind (the writer's use)."""
         self.lines[:] = lines
+        self.items = {item for _, item in lines}
         self.total = sum((item[5] for _, item in lines), Decimal(0))
         self.rows = []
 
@@ -101,7 +108,8 @@ class OrderBatch:
     """Validated orders with their lines, in the driver's form: what parsing hands to writing.
 
     `orders`: one tuple an order, (external_id, phone, customer_ref, ordered_at, order_date,
-    status, total, coupon_code, number of lines). `lines`: one tuple a line, (k, line_no,
+    status, total, coupon_code, number of lines, customer id or None when the parser did not
+    know it). `lines`: one tuple a line, (k, line_no,
     product_id, quantity, unit, base_quantity, unit_price, amount), `k - first` the index of
     its order in `orders`, line_no from 1; the lines of an order follow one another, in order.
     `line_numbers`: the input line (CSV line or JSON index) of each entry of `lines`.
@@ -134,7 +142,7 @@ class OrderBatch:
 
     def draft(self, k: int, start: int, values: DriverValues) -> OrderDraft:
         """The order at index k as a draft (Python values again), its lines from `start`."""
-        external_id, phone, ref, at, day, status, _total, coupon, count = self.orders[k]
+        external_id, phone, ref, at, day, status, _total, coupon, count, _ = self.orders[k]
         decimal = values.from_decimal
         lines = [
             (number, (pid, decimal(qty), unit, decimal(base), decimal(price), decimal(amount)))
@@ -187,7 +195,7 @@ class BatchRows:
         decimal = self.values.decimal
         orders = [
             (d.external_id, d.phone, d.customer_ref, *d.when, d.status, decimal(d.total),
-             d.coupon_code, len(d.lines))
+             d.coupon_code, len(d.lines), d.customer_id)
             for d in drafts
         ]  # fmt: skip
         lines = list(chain.from_iterable(d.rows for d in drafts))

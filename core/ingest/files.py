@@ -83,11 +83,13 @@ async def import_orders(
     products = await load_products(session)
     bulk = await writer.is_bulk_load(stream_size(stream))
     with gc_paused():
-        async with large_cache(session):
+        # 1M lines dirty ~150 MiB of pages: a cache that holds them spares spilling mid-import
+        async with large_cache(session, mebibytes=256):
             async with indexes_rebuilt_after(session, writer.tables, when=bulk):
                 batches = order_batches(
                     stream, products, report, on_progress,
                     native=writer.driver.native, parallel=parallel,
+                    known_phones=writer.known_phones,
                 )  # fmt: skip
                 async with aclosing(batches):
                     async for batch in batches:

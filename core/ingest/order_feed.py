@@ -15,7 +15,7 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import IO, Any
 
 from core.ingest import orders
@@ -37,18 +37,22 @@ async def order_batches(
     *,
     native: bool = False,
     parallel: bool | None = None,
+    known_phones: Callable[[], Awaitable[dict[str, int]]] | None = None,
 ) -> AsyncGenerator[OrderBatch, None]:
     """The orders of an orders.csv stream, batch by batch; refusals and rejections go to report.
 
     The batches hold rows for the driver (`native`: the driver takes Python values), built
     where they are parsed: off the writing process for a large file.
     `parallel`: None parses a file on disk of PARALLEL_MIN_BYTES or more in a worker process,
-    True does so for any file on disk, False never. Close the iterator when done (`aclosing`):
-    that also stops the worker if the writer failed.
+    True does so for any file on disk, False never. `known_phones` gives the worker the
+    customers' ids by phone (it then hands them over with the orders, a lookup the writing
+    process is spared). Close the iterator when done (`aclosing`): that also stops the worker
+    if the writer failed.
     """
     path = _file_path(stream) if parallel is not False else None
     if path is not None and (parallel or stream_size(stream) >= PARALLEL_MIN_BYTES):
-        job = (path, stream.tell(), products, orders.BATCH_ORDERS, native)
+        phones = await known_phones() if known_phones is not None else {}
+        job = (path, stream.tell(), products, orders.BATCH_ORDERS, native, phones)
         async for batch in _from_worker(job, report, on_progress):
             yield batch
         return

@@ -109,10 +109,14 @@ class OrderWriter:
 
         An order known by an unknown customer_ref alone is rejected (and left out).
         """
-        by_phone, by_ref = self.by_phone, self.by_ref
         orders = batch.orders
-        phones = {o[1] for o in orders if o[1]} - by_phone.keys()
-        refs = {o[2] for o in orders if not o[1] and o[2]} - by_ref.keys()
+        ids = [o[9] for o in orders]
+        if None not in ids:  # the parser knew every customer
+            return dict(enumerate(ids))
+        by_phone, by_ref = self.by_phone, self.by_ref
+        missing = [o for c, o in zip(ids, orders, strict=True) if c is None]
+        phones = {o[1] for o in missing if o[1]} - by_phone.keys()
+        refs = {o[2] for o in missing if not o[1] and o[2]} - by_ref.keys()
         c = _customers.c
         if phones:
             rows = await self.session.execute(
@@ -126,13 +130,16 @@ class OrderWriter:
             by_ref.update(rows.all())
         if phones - by_phone.keys():
             unknown: dict[str, str | None] = {}
-            for o in orders:
+            for o in missing:
                 if o[1] and o[1] not in by_phone:
                     unknown.setdefault(o[1], o[2])
             created = await create_customers(self.session, unknown, self.now)
             by_phone.update(created)
             self.report.customers_created += len(created)
-        ids = [by_phone[o[1]] if o[1] else by_ref.get(o[2]) for o in orders]
+        ids = [
+            c if c is not None else by_phone[o[1]] if o[1] else by_ref.get(o[2])
+            for c, o in zip(ids, orders, strict=True)
+        ]
         if None in ids:
             starts = batch.starts()
             for k, found in enumerate(ids):
@@ -145,6 +152,12 @@ class OrderWriter:
                 for line in batch.line_numbers[starts[k] : starts[k + 1]]:
                     self.report.reject(line, reason)
         return {k: found for k, found in enumerate(ids) if found is not None}
+
+    async def known_phones(self) -> dict[str, int]:
+        """Every customer's id by phone (for a parser to resolve them as it reads)."""
+        rows = await self.session.execute(select(_customers.c.phone, _customers.c.id))
+        self.by_phone.update({phone: customer_id for phone, customer_id in rows})
+        return dict(self.by_phone)
 
     async def _existing(self, batch: OrderBatch) -> dict[int, Any]:
         """The stored orders of the batch, by their index in it."""
@@ -186,7 +199,7 @@ class OrderWriter:
         ids = await self._new_ids(len(batch))
         rows = [
             (order_id, external_id, customer_id, at, day, status, total, coupon, source, now, now)
-            for order_id, customer_id, (external_id, _, _, at, day, status, total, coupon, _)
+            for order_id, customer_id, (external_id, _, _, at, day, status, total, coupon, *_)
             in zip(ids, customer_ids, batch.orders, strict=True)
         ]  # fmt: skip
         await bulk_insert(self.session, _orders, ("id", *_ORDER_COLUMNS), rows)

@@ -54,8 +54,10 @@ class OrderLines:
         batch_orders: int | None = None,
         *,
         native: bool = False,
+        customers: dict[str, int] | None = None,
     ) -> None:
         self.products = products
+        self.customers = customers or {}  # customer ids by phone, as far as known
         self.rows = BatchRows(native)  # native: the database driver takes Python values
         self.batch_orders = BATCH_ORDERS if batch_orders is None else batch_orders
         self.products_folded = {sku.casefold(): p for sku, p in products.items()}
@@ -141,14 +143,12 @@ class OrderLines:
             self.fail(draft, line, f"{tag}{found.reason}")
             return
         item, values = found
-        if draft.lines and item in draft.items:
+        if not draft.add_line(line, item, values):
             # the same line twice: the repeat is refused, the order is kept with one copy
             first = draft.first_line_of(item)
             self.report.reject(
                 line, f"{tag}duplicate line: same as line {first} of order {order_id}"
             )
-            return
-        draft.add_line(line, item, values)
 
     def fail(self, draft: OrderDraft, line: int, reason: str) -> None:
         """Reject a line and, with it, the whole order it belongs to."""
@@ -182,6 +182,7 @@ class OrderLines:
             text_field(coupon, "coupon_code", 64) or None if coupon else None,
             seq=self._seq,
             when=when,
+            customer_id=self.customers.get(phone) if phone else None,
         )
 
     def _item(self, sku: str, qty_raw: str, unit_raw: str, price_raw: str) -> Item:

@@ -3,7 +3,7 @@
 On two cores an import takes max(parse, write) instead of their sum when the file is parsed
 in its own process while this one writes. The worker reads its job from stdin (one pickle:
 the file's path and offset, the products by SKU, the batch size, whether the database driver
-takes Python values), parses the file with the very same `CsvRows` and `OrderLines` as an
+takes Python values, the customers' ids by phone), parses the file with the very same `CsvRows` and `OrderLines` as an
 import in one process (batches leave as rows in the driver's form, work the writing process is
 spared), and writes frames to stdout, each an 8-byte length and a pickle of:
 
@@ -48,6 +48,7 @@ def parse_file(
     batch_orders: int,
     native: bool,
     out: IO[bytes],
+    customers: dict[str, int] | None = None,
 ) -> None:
     """Parse an orders.csv file from `offset` and write its batches as frames to `out`."""
     report = ImportReport(kind="orders", source=path)
@@ -70,7 +71,7 @@ def parse_file(
         except Refused as exc:
             write_frame(out, ("refused", str(exc)))
             return
-        parser = OrderLines(products, report, batch_orders, native=native)
+        parser = OrderLines(products, report, batch_orders, native=native, customers=customers)
         for batch in parser.batches(rows):
             if batch:
                 message = ("batch", batch.orders, batch.lines, batch.line_numbers, batch.first)
@@ -83,8 +84,8 @@ def main() -> None:
     out = sys.stdout.buffer
     gc.disable()  # millions of tuples and no cycles: see core.ingest.files.gc_paused
     try:
-        path, offset, products, batch_orders, native = pickle.load(sys.stdin.buffer)
-        parse_file(path, offset, products, batch_orders, native, out)
+        path, offset, products, batch_orders, native, customers = pickle.load(sys.stdin.buffer)
+        parse_file(path, offset, products, batch_orders, native, out, customers)
     except BrokenPipeError:  # the importer stopped reading: it failed or was interrupted
         sys.exit(1)
     except Exception:

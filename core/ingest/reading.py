@@ -179,22 +179,29 @@ class CsvRows:
         prev = reader.line_num
         while True:
             try:
-                values = next(reader)
-            except StopIteration:
+                for values in reader:  # the loop every row takes: keep it short
+                    line = prev + 1
+                    prev = reader.line_num
+                    if (len(values) != width or bad) and not self._readable(line, prev, values):
+                        continue
+                    values.append("")
+                    yield line, getter(values)
                 return
             except csv.Error as exc:
                 reject(reader.line_num, f"cannot read the CSV row: {exc}")
                 prev = reader.line_num
-                continue
-            line = prev + 1
-            prev = reader.line_num
-            if bad and any(n in bad for n in range(line, prev + 1)):
-                reject(line, next(bad[n] for n in range(line, prev + 1) if n in bad))
-                continue
-            if len(values) != width:
-                if not values or not any(v.strip() for v in values):
-                    continue  # a blank line
-                reject(line, f"the row has {len(values)} fields but the header has {width}")
-                continue
-            values.append("")
-            yield line, getter(values)
+
+    def _readable(self, line: int, last: int, values: list[str]) -> bool:
+        """Whether a row of lines line..last is kept; if not, it is rejected or blank."""
+        bad = self._bad_lines
+        if bad and any(n in bad for n in range(line, last + 1)):
+            self.report.reject(line, next(bad[n] for n in range(line, last + 1) if n in bad))
+            return False
+        width = len(self.header)
+        if len(values) != width:
+            if values and any(v.strip() for v in values):  # else a blank line
+                self.report.reject(
+                    line, f"the row has {len(values)} fields but the header has {width}"
+                )
+            return False
+        return True

@@ -26,9 +26,11 @@ def row(order_id: str, sku: str, quantity: str, unit: str = "", price: str = "45
     return (order_id, "2025-01-05T10:30", sku, quantity, price, "01711000001", "", unit, "", "")
 
 
-def parse(rows: list[tuple], native: bool = False) -> tuple[OrderBatch, ImportReport]:
+def parse(
+    rows: list[tuple], native: bool = False, customers: dict[str, int] | None = None
+) -> tuple[OrderBatch, ImportReport]:
     report = ImportReport(kind="orders", source="test")
-    parser = OrderLines(PRODUCTS, report, native=native)
+    parser = OrderLines(PRODUCTS, report, native=native, customers=customers)
     for line, values in enumerate(rows, start=2):
         parser.add(line, values)
     return parser.take_batch(keep_last=False), report
@@ -51,9 +53,9 @@ def test_a_batch_holds_driver_values_and_numbers_each_orders_lines() -> None:
     assert report.rejected == []
     assert batch.orders == [
         ("A", "+8801711000001", None, "2025-01-05 04:30:00.000000", "2025-01-05", "delivered",
-         1380.0, None, 2),
+         1380.0, None, 2, None),
         ("B", "+8801711000001", None, "2025-01-05 04:30:00.000000", "2025-01-05", "delivered",
-         320.0, None, 1),
+         320.0, None, 1, None),
     ]  # fmt: skip
     assert orders_of(batch) == {
         "A": [(1, 1, 2.0, "pack", 10000.0, 450.0, 900.0), (2, 2, 1.5, "l", 1500.0, 320.0, 480.0)],
@@ -61,6 +63,14 @@ def test_a_batch_holds_driver_values_and_numbers_each_orders_lines() -> None:
     }
     assert batch.line_numbers == [2, 4, 3]
     assert batch.starts() == [0, 2, 3]
+
+
+def test_a_batch_carries_the_customer_of_a_phone_the_parser_knows() -> None:
+    known = row("A", "RICE-5KG", "1")
+    unknown = ("B", "2025-01-05", "RICE-5KG", "1", "450", "01811000002", "", "", "", "")
+    by_ref = ("C", "2025-01-05", "RICE-5KG", "1", "450", "", "C-1", "", "", "")
+    batch, _ = parse([known, unknown, by_ref], customers={"+8801711000001": 7})
+    assert [(o[0], o[9]) for o in batch.orders] == [("A", 7), ("B", None), ("C", None)]
 
 
 def test_orders_dropped_from_a_batch_leave_no_gap_in_its_numbers() -> None:
