@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from core.cadence_text import day_text, join_names, product_text, quantity_text
@@ -16,6 +17,11 @@ from core.outbox import OutgoingMessage
 from core.shopconfig.loader import ShopConfig
 from core.tasks import NewTask, task_priority
 from core.texts import render
+
+# A day's reminders repeat the same few products, packs and dates: each wording is made once.
+_product_text = lru_cache(maxsize=4096)(product_text)
+_quantity_text = lru_cache(maxsize=4096)(quantity_text)
+_day_text = lru_cache(maxsize=1024)(day_text)
 
 
 @dataclass(frozen=True)
@@ -129,10 +135,10 @@ def item_reason(item: DueItem, kind: str, cfg: ShopConfig, lang: str) -> str:
     template = cfg.templates.get("reason_late_touch" if kind == "late" else "reason_reminder")
     product = (item.name_bn or item.name) if lang == "bn" else item.name
     variables = {
-        "product": product_text(product),
-        "quantity": quantity_text(item.base_quantity, item.base_unit, lang),
-        "bought": day_text(item.purchase_date, lang),
-        "run_out": day_text(item.run_out, lang),
+        "product": _product_text(product),
+        "quantity": _quantity_text(item.base_quantity, item.base_unit, lang),
+        "bought": _day_text(item.purchase_date, lang),
+        "run_out": _day_text(item.run_out, lang),
         "confidence": CONFIDENCE_TEXT[item.confidence][0 if lang == "bn" else 1],
     }
     return render(template.bn if lang == "bn" else template.en, variables, lang)
@@ -140,7 +146,7 @@ def item_reason(item: DueItem, kind: str, cfg: ShopConfig, lang: str) -> str:
 
 def _items_text(items: Sequence[DueItem], names: Names, lang: str) -> str:
     parts = [
-        f"{names.short(i.category, lang)} ({quantity_text(i.base_quantity, i.base_unit, lang)})"
+        f"{names.short(i.category, lang)} ({_quantity_text(i.base_quantity, i.base_unit, lang)})"
         for i in items
     ]
     return join_names(parts, lang)
@@ -155,8 +161,8 @@ def task_for(basket: Basket, as_of: date, cfg: ShopConfig, names: Names) -> NewT
             "sku": i.sku,
             "name": i.name,
             "name_bn": i.name_bn,
-            "quantity": quantity_text(i.base_quantity, i.base_unit, "en"),
-            "quantity_bn": quantity_text(i.base_quantity, i.base_unit, "bn"),
+            "quantity": _quantity_text(i.base_quantity, i.base_unit, "en"),
+            "quantity_bn": _quantity_text(i.base_quantity, i.base_unit, "bn"),
             "due_date": i.due_date.isoformat(),
         }
         for i in basket.items
@@ -167,7 +173,7 @@ def task_for(basket: Basket, as_of: date, cfg: ShopConfig, names: Names) -> NewT
         lang: {
             "name": r.name,
             "product": join_names([names.short(i.category, lang) for i in basket.items], lang),
-            "quantity": quantity_text(first.base_quantity, first.base_unit, lang),
+            "quantity": _quantity_text(first.base_quantity, first.base_unit, lang),
             "offer": "",
         }
         for lang in ("bn", "en")
@@ -212,7 +218,7 @@ def message_for(basket: Basket, names: Names) -> OutgoingMessage | None:
         template = "reminder"
         variables = {
             "product": names.short(items[0].category, lang),
-            "quantity": quantity_text(items[0].base_quantity, items[0].base_unit, lang),
+            "quantity": _quantity_text(items[0].base_quantity, items[0].base_unit, lang),
         }
     else:
         template = "reminder_basket"

@@ -16,16 +16,29 @@ far. A second statement fetches the purchase dates of the candidates with enough
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.bulk import among
 from core.db import is_postgres
 from core.models import Category, ConsumptionProfile, Customer, Order, OrderLine, Product, Reminder
 from core.models.orders import COUNTED_STATUSES
@@ -254,6 +267,28 @@ def latest_purchases_query(
     return stmt
 
 
+def _key_table(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> Any:
+    """The (customer, purchase key) pairs as a table `keys(customer_id, pkey)`, sent as two
+    parameters however many pairs there are (PostgreSQL: unnest of two arrays; SQLite: json_each)."""
+    if is_postgres(session):
+        customers = bindparam(None, [c for c, _ in keys], type_=ARRAY(BigInteger))
+        pkeys = bindparam(None, [k for _, k in keys], type_=ARRAY(BigInteger))
+        return (
+            func.unnest(customers, pkeys)
+            .table_valued("customer_id", "pkey")
+            .render_derived(name="keys")
+        )
+    listed = func.json_each(bindparam(None, json.dumps(keys))).table_valued("value").alias("each")
+    return (
+        select(
+            func.json_extract(listed.c.value, "$[0]").label("customer_id"),
+            func.json_extract(listed.c.value, "$[1]").label("pkey"),
+        )
+        .select_from(listed)
+        .subquery("keys")
+    )
+
+
 async def purchase_dates(
     session: AsyncSession,
     as_of: date,
@@ -261,27 +296,31 @@ async def purchase_dates(
     substitutes: list[int],
     keys: set[tuple[int, int]],
 ) -> dict[tuple[int, int], list[date]]:
-    """Distinct purchase dates (sorted) of the given (customer, purchase key) pairs in the lookback."""
+    """Distinct purchase dates (sorted) of the given (customer, purchase key) pairs in the lookback.
+
+    The pairs go to the database as one table, so only their own lines come back (not every
+    purchase of their customers)."""
     if not keys:
         return {}
+    wanted = _key_table(session, sorted(keys))
     pkey = _purchase_key(substitutes)
     stmt = (
-        select(Order.customer_id, pkey, Order.order_date)
-        .select_from(OrderLine)
-        .join(Order, Order.id == OrderLine.order_id)
+        select(wanted.c.customer_id, wanted.c.pkey, Order.order_date)
+        .select_from(wanted)
+        .join(Order, Order.customer_id == wanted.c.customer_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
         .where(
-            among(session, Order.customer_id, sorted({cid for cid, _ in keys})),
             Order.status.in_(COUNTED_STATUSES),
             Order.order_date > as_of - timedelta(days=cfg.consumption.lookback_days),
             Order.order_date <= as_of,
+            pkey == wanted.c.pkey,
         )
         .distinct()
     )
     dates: dict[tuple[int, int], list[date]] = defaultdict(list)
     for customer_id, key, day in (await session.execute(stmt)).all():
-        if (customer_id, key) in keys:
-            dates[(customer_id, key)].append(day)
+        dates[(customer_id, key)].append(day)
     for found in dates.values():
         found.sort()
     return dates

@@ -40,6 +40,11 @@ from core.tasks import create_tasks
 from core.units import base_unit_of
 
 
+def _decimal(value: object) -> Decimal:
+    """A NUMERIC result as Decimal (drivers return Decimal already; floats via their text)."""
+    return value if type(value) is Decimal else Decimal(str(value or 0))
+
+
 async def due_items(
     session: AsyncSession, as_of: date, cfg: ShopConfig, *, window_only: bool = True
 ) -> tuple[list[DueItem], dict[int, Recipient]]:
@@ -49,49 +54,54 @@ async def due_items(
     substitutes = await substitute_category_ids(session, cc.substitutes_within_category)
     stmt = latest_purchases_query(session, as_of, cfg, substitutes, window_only=window_only)
     rows = (await session.execute(stmt)).all()
-    learnable = {(r.customer_id, r.pkey) for r in rows if r.n >= cc.learned_rhythm.min_purchases}
+    k = cc.learned_rhythm.min_purchases
+    learnable = {(r.customer_id, r.pkey) for r in rows if r.n >= k}
     history = await purchase_dates(session, as_of, cfg, substitutes, learnable)
+    # the window in days since the due date: basket-able from -early, late touch until `late`
+    early, late = -cc.basket_window_days, 2 * cc.late_touch_after_days
+    units: dict[str, str] = {}
     items: list[DueItem] = []
     recipients: dict[int, Recipient] = {}
     for r in rows:
-        days, confidence = int(r.days), "profile"
-        dates = history.get((r.customer_id, r.pkey))
-        if dates:
+        customer_id = r.customer_id
+        days, buffer, confidence = int(r.days), int(r.buffer_days), "profile"
+        if learnable and (dates := history.get((customer_id, r.pkey))):
             days, confidence = learned_days(
                 days, purchase_intervals(dates), cc.learned_rhythm, r.min_days, r.max_days
             )
-        due_date = next_reminder_date(r.order_date, days, int(r.buffer_days))
-        if window_only and not (
-            -cc.basket_window_days <= (as_of - due_date).days < 2 * cc.late_touch_after_days
-        ):
+        due_date = next_reminder_date(r.order_date, days, buffer)
+        if window_only and not early <= (as_of - due_date).days < late:
             continue  # a learned rhythm moved it out of today's window
+        unit = r.unit
+        if unit not in units:
+            units[unit] = base_unit_of(unit)
         items.append(
             DueItem(
-                customer_id=r.customer_id,
-                product_id=r.product_id,
-                order_line_id=r.line_id,
-                sku=r.sku,
-                name=r.name,
-                name_bn=r.name_bn,
-                category=r.category,
-                purchase_date=r.order_date,
-                base_quantity=Decimal(str(r.base_quantity)),
-                base_unit=base_unit_of(r.unit),
-                consumption_days=days,
-                buffer_days=int(r.buffer_days),
-                due_date=due_date,
-                confidence=confidence,
-                due_sent=bool(r.due_sent),
+                customer_id,
+                r.product_id,
+                r.line_id,
+                r.sku,
+                r.name,
+                r.name_bn,
+                r.category,
+                r.order_date,
+                _decimal(r.base_quantity),
+                units[unit],
+                days,
+                buffer,
+                due_date,
+                confidence,
+                bool(r.due_sent),
             )
         )
-        if r.customer_id not in recipients:
-            recipients[r.customer_id] = Recipient(
-                r.customer_id,
+        if customer_id not in recipients:
+            recipients[customer_id] = Recipient(
+                customer_id,
                 r.customer_name,
                 r.language,
                 r.priority_level,
                 r.customer_type,
-                Decimal(str(r.total_spend or 0)),
+                _decimal(r.total_spend),
                 r.whatsapp_status,
             )
     return items, recipients

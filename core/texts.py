@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from core.digits import to_bangla_digits
@@ -40,19 +41,27 @@ def template_fields(text: str) -> list[str]:
     return seen
 
 
+@lru_cache(maxsize=1024)
+def _pieces(text: str) -> tuple[str, ...]:
+    """A template split at its placeholders: literal, name, literal, name, …, literal."""
+    return tuple(_FIELD.split(text))
+
+
 def render(text: str, variables: Mapping[str, Any], lang: str) -> str:
     """Fill `{name}` placeholders; numbers take the language's digits; missing names stay visible."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
+    pieces = _pieces(text)
+    out = list(pieces)
+    for i in range(1, len(pieces), 2):  # the odd pieces are the placeholders' names
+        name = pieces[i]
         if name not in variables:
-            return match.group(0)
+            out[i] = f"{{{name}}}"
+            continue
         val = variables[name]
         if isinstance(val, int | float | Decimal) and not isinstance(val, bool):
-            return localize_number(val, lang)
-        return str(val)
-
-    return _FIELD.sub(value, text)
+            out[i] = localize_number(val, lang)
+        else:
+            out[i] = str(val)
+    return "".join(out)
 
 
 MONTHS_BN = (
