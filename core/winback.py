@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.cadence_text import day_text
@@ -112,13 +112,32 @@ async def _top_products(
 
 def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig, base: list[int]) -> Any:
     """The columns the step needs, for customers near a stage's window today (a superset by a
-    day each side: the exact window, with integer thresholds, is checked in Python)."""
+    day each side: the exact window, with integer thresholds, is checked in Python).
+
+    Without a rhythm (factor 1) a stage's window is a range of last order dates, compared as
+    dates; only customers with a rhythm evaluate their stretched thresholds. Most customers
+    ordered more than the first stage ago, so the cut-off is a day count, not a date: SQLite
+    would otherwise walk `ix_customers_last_order` and look up nearly every row, several
+    times slower than reading the table once.
+    """
     grace = cfg.coupons.winback_grace_days
     elapsed = days_since(session, as_of, Customer.last_order_date)
     gap = Customer.avg_days_between_orders
     rhythm = and_(Customer.order_count >= cfg.segments.rhythm_min_orders, gap > base[0])
-    factor = case((rhythm, gap / float(base[0])), else_=1.0)
-    near = or_(*(and_(b * factor < elapsed + 1, b * factor > elapsed - grace - 1) for b in base))
+    factor = gap / float(base[0])
+    plain = or_(
+        *(
+            Customer.last_order_date.between(
+                as_of - timedelta(days=b + grace), as_of - timedelta(days=b)
+            )
+            for b in base
+        )
+    )
+    stretched = and_(
+        rhythm,
+        or_(*(and_(b * factor < elapsed + 1, b * factor > elapsed - grace - 1) for b in base)),
+    )
+    near = or_(plain, stretched)
     stmt = select(
         Customer.id,
         Customer.last_order_date,
@@ -129,7 +148,7 @@ def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig, base: list[
         Customer.total_spend,
         Customer.whatsapp_status,
     ).where(
-        Customer.last_order_date <= as_of - timedelta(days=base[0]),
+        elapsed >= base[0],
         Customer.opted_out_at.is_(None),
         Customer.phone_valid.is_(True),
         near,

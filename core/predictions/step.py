@@ -72,10 +72,13 @@ async def run_predictions_step(
     report: dict[str, Any] = {"as_of": as_of.isoformat(), "enabled": cfg.enabled}
     if not cfg.enabled:
         return report | {"scored": 0, "fallback": "rules (predictions disabled)"}
-    summary = await summary_arrays(session, as_of)
+    # the summary reads every order: only when a fit or a scoring needs it (a day without a
+    # refit whose last attempts all failed reads nothing)
+    summary = None
     latest = await latest_model(session, as_of)
     report["refitted"] = needs_refit(latest, as_of, cfg)
     if report["refitted"]:
+        summary = await summary_arrays(session, as_of)
         latest = await record_fit(session, as_of, fit_models(summary, cfg))
     assert latest is not None
     report |= {"attempt": latest.version, "attempt_status": latest.status}
@@ -88,6 +91,8 @@ async def run_predictions_step(
     )
     if model is None:
         return report | {"scored": 0, "fallback": "rules (no fitted model)"}
+    if summary is None:
+        summary = await summary_arrays(session, as_of)
     bg, gg = params_of(model)
     scores = score(summary, bg, gg, cfg)
     written, skipped = await write_scores(session, as_of, model.id, scores)

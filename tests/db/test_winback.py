@@ -7,7 +7,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from core.models import Coupon, Message, Task
-from core.winback import winback_stage, winback_step, winback_thresholds
+from core.winback import (
+    _candidates,
+    stages_of,
+    winback_stage,
+    winback_step,
+    winback_thresholds,
+)
 from tests.factories import apply_shop_config, make_customer, make_order, make_product, utc
 
 LAST = date(2026, 1, 1)
@@ -115,3 +121,28 @@ async def test_own_rhythm_delays_the_first_stage(session):
         await make_order(session, c, d, [(rice, 5)])
     assert (await winback_step(session, LAST + timedelta(days=40), cfg))["candidates"] == 0
     assert (await winback_step(session, LAST + timedelta(days=45), cfg))["stage_30"] == 1
+
+
+async def test_candidate_query_finds_every_stage_at_the_edges_of_its_window(session):
+    """The SQL pre-selection (date ranges without a rhythm, stretched thresholds with one) keeps
+    every customer the exact Python rule stages, on each side of every window's edge."""
+    cfg = await apply_shop_config(session)
+    base = [s.inactive_days for s in stages_of(cfg)]
+    grace = cfg.coupons.winback_grace_days
+    min_orders = cfg.segments.rhythm_min_orders
+    as_of = date(2026, 6, 1)
+    rhythms = [(None, 1), (20.0, 5), (30.0, 5), (31.0, 5), (45.0, 5), (45.0, 2), (47.5, 3)]
+    expected = set()
+    for days in range(base[0] - 2, 3 * base[-1] // 2 + grace + 3):
+        for gap, count in rhythms:
+            c = await make_customer(
+                session,
+                last_order_date=as_of - timedelta(days=days),
+                avg_days_between_orders=gap,
+                order_count=count,
+            )
+            thresholds = winback_thresholds(base, gap, count, min_orders)
+            if winback_stage(days, thresholds, grace) is not None:
+                expected.add(c.id)
+    found = {r.id for r in await session.execute(_candidates(session, as_of, cfg, base))}
+    assert expected and expected <= found
