@@ -72,12 +72,12 @@ def _purchase_key(substitutes: list[int]) -> Any:
     )
 
 
-def _ranked_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
+def _ranked_lines(as_of: date, days: int, substitutes: list[int], customers: Any = None) -> Any:
     """Counted purchase lines of the last `days` days, ranked newest first per purchase key, with
-    the key's count of lines in those days (`n`)."""
+    the key's count of lines in those days (`n`); only `customers`' (a table) when given."""
     pkey = _purchase_key(substitutes)
     partition = (Order.customer_id, pkey)
-    return (
+    stmt = (
         select(
             Order.customer_id.label("customer_id"),
             pkey.label("pkey"),
@@ -101,14 +101,53 @@ def _ranked_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
             Order.order_date > as_of - timedelta(days=days),
             Order.order_date <= as_of,
         )
+    )
+    if customers is not None:
+        stmt = stmt.join(customers, customers.c.customer_id == Order.customer_id)
+    return stmt.cte("ranked")
+
+
+def _latest_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
+    """SQLite: `_ranked_lines`' first rows, with the same `n`, through one GROUP BY instead of
+    two window sorts (about twice as fast over the horizon's lines).
+
+    In an aggregate query with a single max(), SQLite takes the bare columns from the row that
+    holds the maximum: here the newest (order date, order id, line id) — the row that
+    row_number() ranks first. The join compares `orders.id + 0` so that SQLite (no planner
+    statistics) starts from the orders of the period instead of reading every line.
+    """
+    pkey = _purchase_key(substitutes)
+    newest = func.max(func.printf("%s%019d%019d", Order.order_date, Order.id, OrderLine.id))
+    return (
+        select(
+            Order.customer_id.label("customer_id"),
+            pkey.label("pkey"),
+            newest.label("newest"),
+            OrderLine.id.label("line_id"),
+            OrderLine.product_id.label("product_id"),
+            Product.category_id.label("category_id"),
+            Order.order_date.label("order_date"),
+            OrderLine.base_quantity.label("base_quantity"),
+            func.count().label("n"),
+        )
+        .select_from(OrderLine)
+        .join(Order, (Order.id + 0) == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            Order.status.in_(COUNTED_STATUSES),
+            Order.order_date > as_of - timedelta(days=days),
+            Order.order_date <= as_of,
+        )
+        .group_by(Order.customer_id, pkey)
         .cte("ranked")
     )
 
 
-def _older_counts(after: date, until: date, substitutes: list[int]) -> Any:
-    """CTE: each (customer, purchase key)'s count of counted lines bought in (after, until]."""
+def _older_counts(after: date, until: date, substitutes: list[int], within: Any = None) -> Any:
+    """CTE: each (customer, purchase key)'s count of counted lines bought in (after, until];
+    only of the customers in `within` (a table with a customer_id) when given."""
     pkey = _purchase_key(substitutes)
-    return (
+    stmt = (
         select(
             Order.customer_id.label("customer_id"),
             pkey.label("pkey"),
@@ -123,8 +162,10 @@ def _older_counts(after: date, until: date, substitutes: list[int]) -> Any:
             Order.order_date <= until,
         )
         .group_by(Order.customer_id, pkey)
-        .cte("older")
     )
+    if within is not None:
+        stmt = stmt.where(Order.customer_id.in_(select(within.c.customer_id)))
+    return stmt.cte("older")
 
 
 def _older_lines(
@@ -155,6 +196,27 @@ def _older_lines(
     )
 
 
+def recent_days(cfg: ShopConfig) -> int:
+    """How many days back a latest purchase can still be due, basket-able or late today."""
+    cc = cfg.consumption
+    # no profile lets a purchase older than this be due, basket-able or late today
+    horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
+    return min(horizon + 2 * cc.late_touch_after_days, cc.lookback_days)
+
+
+def recent_lines(
+    session: AsyncSession, as_of: date, cfg: ShopConfig, substitutes: list[int], customers: Any
+) -> Any:
+    """SELECT of each (customer, purchase key)'s latest counted line of the `recent_days` with the
+    key's count `n` there — what `latest_purchases_query` ranks — for the customers in the table
+    `customers` (None: everyone), to keep in a scratch table and pass back as its `latest`."""
+    if customers is None and not is_postgres(session):
+        grouped = _latest_lines(as_of, recent_days(cfg), substitutes)
+        return select(*(c for c in grouped.c if c.name != "newest"))
+    ranked = _ranked_lines(as_of, recent_days(cfg), substitutes, customers)
+    return select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
+
+
 def latest_purchases_query(
     session: AsyncSession,
     as_of: date,
@@ -162,19 +224,26 @@ def latest_purchases_query(
     substitutes: list[int],
     *,
     window_only: bool = True,
+    latest: Any = None,
 ) -> Any:
     """SELECT of each (customer, purchase key)'s latest line with its profile and consumption days.
 
     With `window_only` only lines that may be due, basket-able or late today are kept (for a
     learned rhythm the bound uses the profile's clamps), and lines already late-touched are left
     out. Customers who may not get marketing (opt-out, consent) are left out too.
+    `latest`: the `recent_lines` of the customers to look at, already in a table (the reminder
+    schedule's); without it, every customer's are ranked here.
     """
     cc = cfg.consumption
-    # no profile lets a purchase older than this be due, basket-able or late today
-    horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
     nearest = min((p.min_days - p.buffer_days for p in cc.profiles), default=0)
-    recent = min(horizon + 2 * cc.late_touch_after_days, cc.lookback_days)
-    ranked = _ranked_lines(as_of, recent if window_only else cc.lookback_days, substitutes)
+    recent = recent_days(cfg)
+    grouped = latest is not None or (window_only and not is_postgres(session))
+    if latest is not None:
+        ranked = latest
+    elif grouped:
+        ranked = _latest_lines(as_of, recent, substitutes)
+    else:
+        ranked = _ranked_lines(as_of, recent if window_only else cc.lookback_days, substitutes)
     pp = aliased(ConsumptionProfile)
     cp = aliased(ConsumptionProfile)
     rd = aliased(Reminder)
@@ -195,7 +264,7 @@ def latest_purchases_query(
         after = as_of - timedelta(days=cc.lookback_days)
         until = as_of - timedelta(days=recent)
         if is_postgres(session):
-            older = _older_counts(after, until, substitutes)
+            older = _older_counts(after, until, substitutes, latest)
             n = n + func.coalesce(older.c.n, 0)
         else:
             n = n + _older_lines(ranked, after, until, substitutes, ranked)
@@ -232,8 +301,10 @@ def latest_purchases_query(
         .outerjoin(pp, pp.product_id == ranked.c.product_id)
         .outerjoin(cp, cp.category_id == ranked.c.category_id)
         .outerjoin(rd, and_(rd.order_line_id == ranked.c.line_id, rd.kind == "due"))
-        .where(ranked.c.rn == 1, avg.is_not(None))
+        .where(avg.is_not(None))
     )
+    if not grouped:
+        stmt = stmt.where(ranked.c.rn == 1)
     if older is not None:
         stmt = stmt.outerjoin(
             older,

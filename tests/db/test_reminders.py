@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.consumption import Profile, consumption_days, next_reminder_date
 from core.db import make_engine, make_session_factory
-from core.models import ConsumptionProfile, Coupon, Message, Product, Reminder, Task
+from core.models import (
+    ConsumptionProfile,
+    Coupon,
+    Message,
+    OrderLine,
+    Product,
+    Reminder,
+    Task,
+)
 from core.reminders import due_items, reminders_step
 from core.texts import render
 from tests.factories import (
@@ -223,6 +231,28 @@ async def test_learned_rhythm_moves_the_date(session):
     )
     counts = await reminders_step(session, date(2026, 3, 2), cfg)
     assert counts["baskets"] == 1
+
+
+async def test_same_day_purchases_the_newest_order_and_line_counts(session):
+    """Ties on the date: the latest order, and in it the last line of the key (rice and rice2
+    substitute each other), is the purchase that counts — in today's window and in the whole
+    lookback alike."""
+    cfg = await apply_shop_config(session)
+    p = await catalogue(session)
+    c = await make_customer(session)
+    as_of = date(2026, 6, 30)
+    day = as_of - timedelta(days=49)  # 10 kg of rice: 54 days, buffer 5 → due today
+    await make_order(session, c, day, [(p["rice"], 5)])
+    later = await make_order(session, c, day, [(p["rice"], 5), (p["rice2"], 10)])
+    await make_order(session, c, day - timedelta(days=3), [(p["rice2"], 10)])
+    lines = await session.scalars(
+        select(OrderLine.id).where(OrderLine.order_id == later.id).order_by(OrderLine.line_no)
+    )
+    newest = list(lines)[-1]
+    window, _ = await due_items(session, as_of, cfg)
+    everything, _ = await due_items(session, as_of, cfg, window_only=False)
+    assert [(i.order_line_id, i.due_date) for i in window] == [(newest, as_of)]
+    assert [(i.order_line_id, i.due_date) for i in everything] == [(newest, as_of)]
 
 
 # --- the SQL batch and the pure function agree --------------------------------------------
