@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Agent, Customer, Task
@@ -181,40 +182,48 @@ class AssignmentResult:
 async def assign_open_tasks(
     session: AsyncSession, as_of: date, policy: AssignmentPolicy
 ) -> AssignmentResult:
-    """Give every open unassigned task due by `as_of` an agent, or roll it to tomorrow."""
-    rows = (
-        await session.execute(
-            select(
-                Task.id,
-                Task.type,
-                Customer.id,
-                Customer.district,
-                Customer.city,
-                Customer.priority_level,
-                Customer.customer_type,
-                Customer.assigned_agent_id,
-            )
-            .join(Customer, Customer.id == Task.customer_id)
-            .where(Task.status == "open", Task.agent_id.is_(None), Task.due_date <= as_of)
-            .order_by(Task.priority.desc(), Task.id)
-        )
-    ).all()
-    result = AssignmentResult()
-    if not rows:
-        return result
+    """Give every open unassigned task due by `as_of` an agent, or roll it to tomorrow.
+
+    Loads only rise while tasks are handed out, so a task whose roles have no room left can
+    never be placed: the backlog of such tasks (the overflow of earlier days, mostly) is not
+    read into Python but rolled over by one UPDATE, after the placed tasks got their agent.
+    """
     agents = await load_agents(session)
     by_role: dict[str, list[AgentInfo]] = {}
     for a in agents:
         by_role.setdefault(a.role, []).append(a)
     loads = await agent_loads(session, as_of)
+    full = {role for role in _ROLES if not _any_room(by_role.get(role, []), loads)}
+    due = (Task.status == "open", Task.agent_id.is_(None), Task.due_date <= as_of)
+    result = AssignmentResult()
     assigned: list[dict[str, int]] = []
     sticky: dict[int, int] = {}
-    overflow: list[int] = []
-    full: set[str] = set()
+    rows: Sequence[Any] = []
+    if not full.issuperset(_ROLES):
+        rows = (
+            await session.execute(
+                select(
+                    Task.id,
+                    Task.type,
+                    Customer.id,
+                    Customer.district,
+                    Customer.city,
+                    Customer.priority_level,
+                    Customer.customer_type,
+                    Customer.assigned_agent_id,
+                )
+                .join(Customer, Customer.id == Task.customer_id)
+                .where(*due, _placeable_types(full))
+                .order_by(Task.priority.desc(), Task.id)
+            )
+        ).all()
     for task_id, task_type, cid, district, city, level, ctype, sticky_id in rows:
+        roles = roles_for(task_type)
+        if full.issuperset(_ROLES):
+            break  # nobody has room any more: the rest rolls over with the backlog
         customer = CustomerInfo(cid, district, city, level, ctype, sticky_id)
         chosen = None
-        for role in roles_for(task_type):
+        for role in roles:
             if role in full:
                 continue
             chosen = choose_agent(customer, by_role.get(role, []), loads, policy)
@@ -223,14 +232,13 @@ async def assign_open_tasks(
             if chosen is not None:
                 break
         if chosen is None:
-            overflow.append(task_id)
             continue
         load = loads.setdefault(chosen, Load())
         load.today += 1
         load.open += 1
         assigned.append({"b_id": task_id, "b_agent": chosen})
         result.by_agent[chosen] += 1
-        if roles_for(task_type) == ("agent",):
+        if roles == ("agent",):
             sticky[customer.id] = chosen
     tasks = table_of(Task)
     if assigned:
@@ -248,15 +256,28 @@ async def assign_open_tasks(
             .values(assigned_agent_id=bindparam("b_agent")),
             [{"b_id": cid, "b_agent": aid} for cid, aid in sticky.items()],
         )
-    for start in range(0, len(overflow), 5000):
-        await session.execute(
-            tasks.update()
-            .where(tasks.c.id.in_(overflow[start : start + 5000]))
-            .values(due_date=as_of + timedelta(days=1), overflowed=True)
-        )
+    # every due task still without an agent (the placed ones have theirs now) rolls over
+    rolled = await session.execute(
+        tasks.update()
+        .where(tasks.c.status == "open", tasks.c.agent_id.is_(None), tasks.c.due_date <= as_of)
+        .values(due_date=as_of + timedelta(days=1), overflowed=True)
+    )
     result.assigned = len(assigned)
-    result.overflow = len(overflow)
+    result.overflow = max(rolled.rowcount or 0, 0)  # type: ignore[attr-defined]
     return result
+
+
+# every role a task type can go to (the default `agent` included)
+_ROLES = tuple(dict.fromkeys(("agent", *(r for rs in ROLES_FOR_TYPE.values() for r in rs))))
+
+
+def _placeable_types(full: set[str]) -> Any:
+    """A condition on the task type: one of the type's roles still has room."""
+    blocked = [t for t, roles in ROLES_FOR_TYPE.items() if full.issuperset(roles)]
+    if "agent" not in full:
+        return Task.type.not_in(blocked) if blocked else true()
+    placeable = [t for t in ROLES_FOR_TYPE if t not in blocked]
+    return Task.type.in_(placeable) if placeable else false()
 
 
 def _any_room(agents: Sequence[AgentInfo], loads: dict[int, Load]) -> bool:

@@ -32,7 +32,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable, DropTable
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from core.db import UTCDateTime
 
@@ -194,3 +195,14 @@ async def analyze_scratch(session: AsyncSession, table: Table) -> None:
 def table_of(model: Any) -> Table:
     """A mapped class's Table (for Core UPDATE … executemany with bound parameters)."""
     return cast(Table, model.__table__)
+
+
+def unindexed(session: AsyncSession, column: Any) -> Any:
+    """The column, kept from driving an index on SQLite (unary `+`, a no-op on any value).
+
+    For a date range most of a table passes: SQLite would walk the date index and look up
+    nearly every row, where a join from the other side seeks a covering index."""
+    assert session.bind is not None
+    if session.bind.dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)

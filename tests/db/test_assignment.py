@@ -134,3 +134,37 @@ async def test_no_admin_or_manager_means_card_tasks_overflow(session: AsyncSessi
     assert await _agent_of(session, "card") == manager.id
     await session.refresh(c)
     assert c.assigned_agent_id is None  # back-office work does not make the manager sticky
+
+
+async def test_full_callers_leave_the_backlog_rolling_while_admin_work_is_placed(
+    session: AsyncSession,
+) -> None:
+    """Callers full from earlier days: the call backlog rolls over (not re-examined one by
+    one) while a card task still reaches the admin; a task not yet due is left alone."""
+    cfg = await _config(session)
+    agent = await make_agent(session, districts=["Dhaka"], daily_capacity=1)
+    admin = await make_agent(session, role="admin", daily_capacity=5)
+    c = await make_customer(session, district="Dhaka")
+    session.add_all(
+        [
+            _task(c.id, "queued", agent_id=agent.id, due_date=date(2026, 3, 9)),
+            _task(c.id, "late", due_date=date(2026, 3, 1), overflowed=True),
+            _task(c.id, "today", "hot"),
+            _task(c.id, "card", kind="card_generation"),
+            _task(c.id, "tomorrow", due_date=date(2026, 3, 11)),
+        ]
+    )
+    await session.commit()
+    assert await assignment_step(session, DAY, cfg) == {"assigned": 1, "overflow": 2}
+    await session.commit()
+    assert await _agent_of(session, "card") == admin.id
+    rows = await session.execute(
+        select(Task.dedupe_key, Task.agent_id, Task.due_date, Task.overflowed).order_by(Task.id)
+    )
+    assert [tuple(r) for r in rows] == [
+        ("queued", agent.id, date(2026, 3, 9), False),
+        ("late", None, date(2026, 3, 11), True),
+        ("today", None, date(2026, 3, 11), True),
+        ("card", admin.id, DAY, False),
+        ("tomorrow", None, date(2026, 3, 11), False),
+    ]

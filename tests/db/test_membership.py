@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.cashback import credit_cashback
 from core.membership import membership_step, tier_for, tier_rank
 from core.models import Coupon, Customer, Engagement, MembershipEvent, Message, Task, WalletEntry
 from core.shopconfig import ShopConfig, load_applied_config
@@ -268,3 +269,24 @@ async def test_set_based_upgrades_agree_with_tier_for(session: AsyncSession) -> 
     assert await _count(session, Engagement, Engagement.kind == "membership") == events
     again = await membership_step(session, AS_OF, cfg)
     assert again["upgrades"] == 0
+
+
+async def test_cashback_window_edges(session: AsyncSession) -> None:
+    """Orders on as_of and on the first day of the lookback earn; the day before it and the
+    days after as_of do not (the bounds are applied per customer, not by the date index)."""
+    cfg = await _config(session)
+    lookback = cfg.membership.cashback_lookback_days
+    c = await make_customer(session, tier="silver", tier_since=date(2025, 1, 1))
+    other = await make_customer(session, tier="none", tier_since=date(2025, 1, 1))
+    days = {
+        "after": AS_OF + timedelta(days=1),
+        "as_of": AS_OF,
+        "first": AS_OF - timedelta(days=lookback),
+        "too_old": AS_OF - timedelta(days=lookback + 1),
+    }
+    orders = {k: await make_order(session, c, d, [], total=Decimal(1000)) for k, d in days.items()}
+    await make_order(session, other, AS_OF, [], total=Decimal(1000))
+    await session.commit()
+    assert await credit_cashback(session, AS_OF, cfg.membership) == 2
+    credited = set((await session.scalars(select(WalletEntry.order_id))).all())
+    assert credited == {orders["as_of"].id, orders["first"].id}
