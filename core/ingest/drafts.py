@@ -112,13 +112,15 @@ class OrderBatch:
     know it). `lines`: one tuple a line, (k, line_no,
     product_id, quantity, unit, base_quantity, unit_price, amount), `k - first` the index of
     its order in `orders`, line_no from 1; the lines of an order follow one another, in order.
-    `line_numbers`: the input line (CSV line or JSON index) of each entry of `lines`.
+    `line_numbers`: the input line (CSV line or JSON index) of each entry of `lines`. `again`:
+    the indexes of the orders whose id came in an earlier batch of the same input.
     """
 
     orders: list[tuple[Any, ...]] = field(default_factory=list)
     lines: list[tuple[Any, ...]] = field(default_factory=list)
     line_numbers: list[int] = field(default_factory=list)
     first: int = 0
+    again: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.orders)
@@ -183,7 +185,7 @@ class BatchRows:
             self._items[item] = row
         return row
 
-    def batch(self, drafts: list[OrderDraft]) -> OrderBatch:
+    def batch(self, drafts: list[OrderDraft], again: list[int]) -> OrderBatch:
         """The drafts (in the order they began) as one batch."""
         if drafts and drafts[-1].seq - drafts[0].seq != len(drafts) - 1:
             # orders were dropped in between (rejected): number the rest without gaps
@@ -200,4 +202,4 @@ class BatchRows:
         ]  # fmt: skip
         lines = list(chain.from_iterable(d.rows for d in drafts))
         numbers = [number for d in drafts for number, _ in d.lines]
-        return OrderBatch(orders, lines, numbers, drafts[0].seq if drafts else 0)
+        return OrderBatch(orders, lines, numbers, drafts[0].seq if drafts else 0, again)

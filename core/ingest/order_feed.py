@@ -123,7 +123,7 @@ async def _from_worker(
             if kind == "done":
                 finished = True
                 return
-            yield OrderBatch(*message[1:5])
+            yield OrderBatch(*message[1])
     finally:
         if not finished and worker.returncode is None:
             worker.kill()

@@ -90,8 +90,9 @@ class OrderWriter:
         old = [k for k in existing if k in customer_ids]
         if old:
             await self._update(batch, old, existing, customer_ids)
-        orders = batch.orders
-        self.written.update(orders[k][0] for k in customer_ids)
+        if not self.fresh:  # (on a fresh shop, any order found was written by this import)
+            orders = batch.orders
+            self.written.update(orders[k][0] for k in customer_ids)
 
     async def finish(self) -> None:
         """Refresh, set-based, the aggregates of every customer whose orders changed.
@@ -161,14 +162,15 @@ class OrderWriter:
 
     async def _existing(self, batch: OrderBatch) -> dict[int, Any]:
         """The stored orders of the batch, by their index in it."""
-        external_ids = [o[0] for o in batch.orders]
         if self.fresh is None:  # SQLite holds the write lock: no other writer adds orders
             stored = await self.session.scalar(select(_orders.c.id).limit(1))
             self.fresh = not self.driver.native and stored is None
-        if self.fresh:  # only what this import wrote can exist
-            external_ids = [e for e in external_ids if e in self.written]
+        if self.fresh:  # only orders of earlier batches, written by this import, can exist
+            external_ids = [batch.orders[k][0] for k in batch.again]
             if not external_ids:
                 return {}
+        else:
+            external_ids = [o[0] for o in batch.orders]
         rows = await self.session.execute(
             select(_orders).where(among(self.session, _orders.c.external_id, external_ids))
         )
@@ -250,7 +252,7 @@ class OrderWriter:
             draft = batch.draft(k, starts[k], self.driver)
             old = existing[k]
             lines = stored[old.id]
-            if draft.external_id in self.written:
+            if self.fresh or draft.external_id in self.written:
                 self._merge(draft, lines)
             values = {
                 "customer_id": customer_ids[k],

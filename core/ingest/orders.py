@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from core.digits import to_ascii_digits
@@ -37,6 +38,10 @@ _PRICE_LIMIT = Decimal(10) ** 10
 _CACHE_LIMIT = 200_000  # distinct texts kept per cache, to bound memory
 _STATUSES = {"": "delivered", "delivered": "delivered", "pending": "pending"}
 _HEADER_NAMES = ("ordered_at", "phone", "customer_ref", "coupon_code", "status")
+# of a row's values in ORDER_COLUMNS order: what every line of an order must repeat, and the
+# key of the item cache (sku, quantity, unit, unit_price), as `OrderLines.add` takes them
+_header_of = itemgetter(1, 5, 6, 8, 9)
+_item_key_of = itemgetter(2, 3, 7, 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class OrderLines:
         # (item, its values in the driver's form)
         self._items: dict[tuple[str, str, str, str], tuple[Item, tuple[Any, ...]] | _Bad] = {}
         self._seq = 0  # orders begun so far
+        self._sent: set[str] = set()  # ids of the orders in the batches taken so far
 
     @property
     def full(self) -> bool:
@@ -82,7 +88,16 @@ class OrderLines:
         """Every row validated, in batches of orders (an order's lines may span batches)."""
         add = self.add
         limit = self.batch_orders
+        items = self._items
         for line, values in rows:
+            # most lines continue an order of this batch with a line seen before: the very
+            # checks of `add`, inline; anything else (or a repeat) is left to `add`
+            draft = self.batch.get(values[0].strip())
+            if draft is not None and draft.header == _header_of(values):
+                found = items.get(_item_key_of(values))
+                ok = found is not None and not isinstance(found, _Bad)
+                if ok and draft.add_line(line, *found):  # type: ignore[misc]
+                    continue
             add(line, values)
             if len(self.batch) > limit:
                 yield self.take_batch(keep_last=True)
@@ -93,7 +108,10 @@ class OrderLines:
         batch, self.batch = self.batch, {}
         if keep_last and self.last_id is not None and self.last_id in batch:
             self.batch[self.last_id] = batch.pop(self.last_id)
-        return self.rows.batch(list(batch.values()))
+        sent = self._sent
+        again = [k for k, order_id in enumerate(batch) if order_id in sent]
+        sent.update(batch)
+        return self.rows.batch(list(batch.values()), again)
 
     def add(self, line: int, values: tuple[str, ...], tag: str = "") -> None:
         """Validate one order line (values in ORDER_COLUMNS order) into its order's draft."""
@@ -105,7 +123,7 @@ class OrderLines:
             if any(v.strip() for v in values):
                 self.report.reject(line, f"{tag}order_id is empty")
             return
-        header = (at_raw, phone_raw, ref_raw, coupon, status)
+        header = _header_of(values)
         draft = self.batch.get(order_id)
         if draft is None:
             if order_id in self.failed:
@@ -128,7 +146,7 @@ class OrderLines:
                         if a != b)  # fmt: skip
             self.fail(draft, line, f"{tag}order {order_id}: {name} differs from line {draft.line}")
             return
-        key = (sku, qty_raw, unit_raw, price_raw)
+        key = _item_key_of(values)
         found = self._items.get(key)
         if found is None:
             if len(self._items) > _CACHE_LIMIT:

@@ -7,13 +7,14 @@ takes Python values, the customers' ids by phone), parses the file with the very
 import in one process (batches leave as rows in the driver's form, work the writing process is
 spared), and writes frames to stdout, each an 8-byte length and a pickle of:
 
-    ("batch", orders, lines, line_numbers, first, rejections, warnings, bytes_read, total_bytes)
+    ("batch", (orders, lines, line_numbers, first, again), rejections, warnings, bytes_read,
+     total_bytes)
     ("refused", reason)
     ("done", rejections, warnings, bytes_read, total_bytes)
     ("error", traceback)
 
-`orders`, `lines`, `line_numbers` and `first` are those of an `OrderBatch` (flat tuples of
-plain values, cheap to pickle); rejections are `(line, reason)` pairs found since the previous
+the second item holds the fields of an `OrderBatch` (flat tuples of plain values, cheap to
+pickle); rejections are `(line, reason)` pairs found since the previous
 frame. A process rather than a thread: parsing is pure Python and would hold the
 GIL that the SQLite writer needs.
 """
@@ -74,8 +75,8 @@ def parse_file(
         parser = OrderLines(products, report, batch_orders, native=native, customers=customers)
         for batch in parser.batches(rows):
             if batch:
-                message = ("batch", batch.orders, batch.lines, batch.line_numbers, batch.first)
-                write_frame(out, (*message, *news(), *progress))
+                fields = (batch.orders, batch.lines, batch.line_numbers, batch.first, batch.again)
+                write_frame(out, ("batch", fields, *news(), *progress))
     write_frame(out, ("done", *news(), *progress))
 
 
