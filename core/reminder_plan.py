@@ -90,8 +90,12 @@ def build_baskets(
     """One due basket (if anything is due today) and one late basket per customer."""
     due: dict[int, list[DueItem]] = defaultdict(list)
     late: dict[int, list[DueItem]] = defaultdict(list)
+    kinds: dict[tuple[date, bool], str | None] = {}  # a day's items share a few due dates
     for item in items:
-        kind = classify(item, as_of, late_after, window)
+        seen = (item.due_date, item.due_sent)
+        if seen not in kinds:
+            kinds[seen] = classify(item, as_of, late_after, window)
+        kind = kinds[seen]
         if kind == "due":
             due[item.customer_id].append(item)
         elif kind == "late":
