@@ -50,6 +50,10 @@ async def issue_coupons(
     if rule is None:
         raise NotFound(f"coupon rule {rule_key!r} (run `trustcart config apply`)")
     valid_until = as_of + timedelta(days=rule.valid_days - 1)
+    pct = float(rule.discount_pct) if rule.discount_pct is not None else None
+    amount = float(rule.discount_amount) if rule.discount_amount is not None else None
+    # most requests of a daily job were issued on an earlier day: read those, draw no code
+    issued = await _issued(session, [r.dedupe_key for r in requests], pct, amount)
     rows = [
         {
             "code": new_code(rule.code_prefix),
@@ -64,22 +68,15 @@ async def issue_coupons(
             "times_used": 0,
         }
         for r in requests
+        if r.dedupe_key not in issued
     ]
-    issued: dict[str, IssuedCoupon] = {}
-    pct = float(rule.discount_pct) if rule.discount_pct is not None else None
-    amount = float(rule.discount_amount) if rule.discount_amount is not None else None
     pending = rows
+    if not pending:
+        return issued
     for _ in range(_CODE_ATTEMPTS):
         # any conflict is ignored: a dedupe_key issued before, or a random code already taken
         await insert_ignore(session, Coupon, pending, None)
-        keys = [r["dedupe_key"] for r in pending]
-        result = await session.execute(
-            select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
-                among(session, Coupon.dedupe_key, keys)
-            )
-        )
-        for key, code, until in result.all():
-            issued[key] = IssuedCoupon(code, until, pct, amount)
+        issued |= await _issued(session, [r["dedupe_key"] for r in pending], pct, amount)
         # a row that did not land lost its code to another coupon: draw again
         pending = [
             {**r, "code": new_code(rule.code_prefix)}
@@ -89,3 +86,15 @@ async def issue_coupons(
         if not pending:
             return issued
     raise Conflict(f"could not draw unique codes for {len(pending)} {rule_key!r} coupons")
+
+
+async def _issued(
+    session: AsyncSession, keys: Sequence[str], pct: float | None, amount: float | None
+) -> dict[str, IssuedCoupon]:
+    """The coupons already issued under these dedupe keys."""
+    result = await session.execute(
+        select(Coupon.dedupe_key, Coupon.code, Coupon.valid_until).where(
+            among(session, Coupon.dedupe_key, keys)
+        )
+    )
+    return {key: IssuedCoupon(code, until, pct, amount) for key, code, until in result.all()}

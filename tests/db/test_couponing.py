@@ -160,3 +160,21 @@ async def test_referral_code_on_a_first_order_names_the_referrer(session: AsyncS
         select(func.sum(WalletEntry.amount)).where(WalletEntry.customer_id == referrer.id)
     )
     assert Decimal(str(balance)) == Decimal(100)
+
+
+async def test_issuing_again_returns_the_earlier_coupon_and_adds_only_new_ones(
+    session: AsyncSession,
+) -> None:
+    await _config(session)
+    a, b = await make_customer(session), await make_customer(session)
+    first = await issue_coupons(session, "welcome", [CouponRequest("t:a", a.id)], date(2026, 3, 1))
+    again = await issue_coupons(
+        session,
+        "welcome",
+        [CouponRequest("t:a", a.id), CouponRequest("t:b", b.id)],
+        date(2026, 3, 2),
+    )
+    assert again["t:a"] == first["t:a"]  # same code, the first day's validity
+    assert again["t:b"].code != first["t:a"].code
+    assert again["t:b"].valid_until > first["t:a"].valid_until
+    assert await _count(session, Coupon) == 2
