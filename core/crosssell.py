@@ -167,7 +167,7 @@ def _candidates(session: AsyncSession, as_of: date, cfg: ShopConfig) -> Any:
             r.active.is_(True),
             Order.status.in_(COUNTED_STATUSES),
             Order.order_date > as_of - timedelta(days=cfg_max_days(cfg) + 1),
-            Order.order_date <= as_of,
+            Order.order_date <= as_of - timedelta(days=cfg_min_days(cfg)),
             elapsed >= r.min_days_passed,
             elapsed <= last_day,
             Order.total >= r.min_order_value,
@@ -188,6 +188,11 @@ def cfg_max_days(cfg: ShopConfig) -> int:
     return max(
         (min(r.max_days_passed, r.min_days_passed + grace) for r in cfg.crosssell.rules), default=0
     )
+
+
+def cfg_min_days(cfg: ShopConfig) -> int:
+    """The first day any rule offers a trigger (orders younger than that trigger nothing)."""
+    return min((r.min_days_passed for r in cfg.crosssell.rules), default=0)
 
 
 async def _offered(session: AsyncSession, as_of: date, days: int) -> dict[tuple[str, int], date]:
