@@ -3,9 +3,10 @@
 On two cores an import takes max(parse, write) instead of their sum when the file is parsed
 in its own process while this one writes. The worker reads its job from stdin (one pickle:
 the file's path and offset, the products by SKU, the batch size, whether the database driver
-takes Python values, the customers' ids by phone), parses the file with the very same `CsvRows` and `OrderLines` as an
-import in one process (batches leave as rows in the driver's form, work the writing process is
-spared), and writes frames to stdout, each an 8-byte length and a pickle of:
+takes Python values, the customers' ids by phone), parses the file with the very same
+`CsvRows` and `OrderLines` as an import in one process (batches leave as rows in the driver's
+form, work the writing process is spared), and writes frames to stdout, each an 8-byte length
+and the encoding (`order_feed.encode_frame`) of:
 
     ("batch", (orders, lines, line_numbers, first, again), rejections, warnings, bytes_read,
      total_bytes)
@@ -13,10 +14,9 @@ spared), and writes frames to stdout, each an 8-byte length and a pickle of:
     ("done", rejections, warnings, bytes_read, total_bytes)
     ("error", traceback)
 
-the second item holds the fields of an `OrderBatch` (flat tuples of plain values, cheap to
-pickle); rejections are `(line, reason)` pairs found since the previous
-frame. A process rather than a thread: parsing is pure Python and would hold the
-GIL that the SQLite writer needs.
+the second item holds the fields of an `OrderBatch` (flat tuples of plain values);
+rejections are `(line, reason)` pairs found since the previous frame. A process rather than a
+thread: parsing is pure Python and would hold the GIL that the SQLite writer needs.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ import traceback
 from typing import IO, Any
 
 from core.ingest.drafts import ProductInfo
-from core.ingest.order_feed import FRAME_HEADER
+from core.ingest.order_feed import FRAME_HEADER, encode_frame
 from core.ingest.orders import ORDER_COLUMNS, OrderLines
 from core.ingest.reading import CsvRows, Refused
 from core.ingest.report import ImportReport
 
 
-def write_frame(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    """One length-prefixed pickle on a byte stream."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+def write_frame(out: IO[bytes], message: tuple[Any, ...], native: bool = False) -> None:
+    """One length-prefixed frame on a byte stream (`native`: see `encode_frame`)."""
+    data = encode_frame(message, native)
     out.write(FRAME_HEADER.pack(len(data)))
     out.write(data)
     out.flush()
@@ -76,7 +76,7 @@ def parse_file(
         for batch in parser.batches(rows):
             if batch:
                 fields = (batch.orders, batch.lines, batch.line_numbers, batch.first, batch.again)
-                write_frame(out, ("batch", fields, *news(), *progress))
+                write_frame(out, ("batch", fields, *news(), *progress), native)
     write_frame(out, ("done", *news(), *progress))
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from core.bulk import DriverValues
 from core.ingest.drafts import OrderBatch, product_info
+from core.ingest.order_feed import decode_frame, encode_frame
 from core.ingest.orders import OrderLines
 from core.ingest.report import ImportReport
 
@@ -124,3 +125,14 @@ def test_driver_values_read_back_the_decimals_they_were_given(price: D, quantity
     at = datetime(2025, 1, 5, 4, 30, 15, 123, tzinfo=UTC)
     assert values.from_instant(values.instant(at)) == at
     assert values.from_day(values.day(date(2025, 1, 5))) == date(2025, 1, 5)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_a_batch_crosses_between_processes_as_it_left(native: bool) -> None:
+    batch, _ = parse([row("A", "RICE-5KG", "2", "pack"), row("B", "OIL-1L", "1")], native)
+    fields = (batch.orders, batch.lines, batch.line_numbers, batch.first, batch.again)
+    data = encode_frame(("batch", fields, [(3, "why")], ["warning"], 10, 20), native)
+    assert data[:1] == (b"p" if native else b"m")  # marshal: plain values only
+    kind, got, rejected, warnings, done, total = decode_frame(data)
+    assert OrderBatch(*got) == batch
+    assert (kind, rejected, warnings, done, total) == ("batch", [(3, "why")], ["warning"], 10, 20)
