@@ -73,14 +73,18 @@ def first_day_with_room(
     day = wanted
     if per_day[day] < per_day_cap and sum(per_day.values()) < per_week_cap:
         return day  # fast path: even all of the customer's counted messages fit in one week
+    used = [(d, n) for d, n in per_day.items() if n]
     for _ in range(366):
-        if per_day[day] < per_day_cap and all(
-            sum(per_day[start + timedelta(days=i)] for i in range(7)) < per_week_cap
-            for start in (day - timedelta(days=k) for k in range(7))
-        ):
+        if per_day[day] < per_day_cap and _weeks_have_room(day, used, per_week_cap):
             return day
         day += timedelta(days=1)
     raise ValueError("contact budget leaves no day within a year")
+
+
+def _weeks_have_room(day: date, used: list[tuple[date, int]], per_week_cap: int) -> bool:
+    """Whether each of the seven 7-day windows holding `day` has room for one more message."""
+    near = [(off, n) for d, n in used if -6 <= (off := (d - day).days) <= 6]
+    return all(sum(n for off, n in near if -k <= off <= 6 - k) < per_week_cap for k in range(7))
 
 
 async def _budget_counts(
