@@ -52,9 +52,8 @@ async def order_batches(
     """
     path = _file_path(stream) if parallel is not False else None
     if path is not None and (parallel or stream_size(stream) >= PARALLEL_MIN_BYTES):
-        phones = await known_phones() if known_phones is not None else {}
-        job = (path, stream.tell(), products, orders.BATCH_ORDERS, native, phones)
-        async for batch in _from_worker(job, report, on_progress):
+        job = (path, stream.tell(), products, orders.BATCH_ORDERS, native)
+        async for batch in _from_worker(job, known_phones, report, on_progress):
             yield batch
         return
     try:
@@ -106,9 +105,11 @@ def _worker_env() -> dict[str, str]:
 
 async def _from_worker(
     job: tuple[Any, ...],
+    known_phones: Callable[[], Awaitable[dict[str, int]]] | None,
     report: ImportReport,
     on_progress: ProgressCallback | None,
 ) -> AsyncGenerator[OrderBatch, None]:
+    # started before the phones are read: the worker imports its modules meanwhile
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "core.ingest.parse_worker",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=_BUFFERED,
@@ -117,7 +118,8 @@ async def _from_worker(
     assert worker.stdin is not None and worker.stdout is not None
     finished = False
     try:
-        worker.stdin.write(pickle.dumps(job))
+        phones = await known_phones() if known_phones is not None else {}
+        worker.stdin.write(pickle.dumps((*job, phones)))
         await worker.stdin.drain()
         worker.stdin.close()
         while True:
