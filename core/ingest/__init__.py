@@ -7,13 +7,34 @@
 
 Each returns an `ImportReport`. The caller owns the transaction: these functions only
 execute statements, so a refused or failed import is undone by rolling back.
+
+The names are imported on first use: the orders parser process (`core.ingest.parse_worker`)
+imports this package too, and should not pay for the API's models and the writers at start.
 """
 
-from core.ingest.api import OrderIn, OrderLineIn, ReportOut, ingest_orders_json
-from core.ingest.files import import_customers, import_orders, import_products
-from core.ingest.reading import ProgressCallback
-from core.ingest.report import ImportReport, Rejection
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.ingest.api import OrderIn, OrderLineIn, ReportOut, ingest_orders_json
+    from core.ingest.files import import_customers, import_orders, import_products
+    from core.ingest.reading import ProgressCallback
+    from core.ingest.report import ImportReport, Rejection
+
+_HOMES = {
+    "ImportReport": "core.ingest.report",
+    "OrderIn": "core.ingest.api",
+    "OrderLineIn": "core.ingest.api",
+    "ProgressCallback": "core.ingest.reading",
+    "Rejection": "core.ingest.report",
+    "ReportOut": "core.ingest.api",
+    "import_customers": "core.ingest.files",
+    "import_orders": "core.ingest.files",
+    "import_products": "core.ingest.files",
+    "ingest_orders_json": "core.ingest.api",
+}
 __all__ = [
     "ImportReport",
     "OrderIn",
@@ -26,3 +47,12 @@ __all__ = [
     "import_products",
     "ingest_orders_json",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
