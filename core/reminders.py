@@ -34,6 +34,7 @@ from core.reminder_plan import (
     task_for,
 )
 from core.reminder_query import latest_purchases_query, purchase_dates, substitute_category_ids
+from core.reminder_schedule import Candidate, Schedule, open_schedule
 from core.shopconfig.loader import ShopConfig
 from core.sqlbulk import insert_ignore
 from core.tasks import create_tasks
@@ -46,13 +47,24 @@ def _decimal(value: object) -> Decimal:
 
 
 async def due_items(
-    session: AsyncSession, as_of: date, cfg: ShopConfig, *, window_only: bool = True
+    session: AsyncSession,
+    as_of: date,
+    cfg: ShopConfig,
+    *,
+    window_only: bool = True,
+    schedule: Schedule | None = None,
 ) -> tuple[list[DueItem], dict[int, Recipient]]:
     """Latest purchases near their reminder date (all latest purchases without `window_only`),
-    with learned rhythms applied, and the customers they belong to."""
+    with learned rhythms applied, and the customers they belong to.
+
+    With a `schedule`, only the latest lines it holds are looked at, and every candidate's due
+    date is handed to it (also those a learned rhythm moves out of today's window)."""
     cc = cfg.consumption
     substitutes = await substitute_category_ids(session, cc.substitutes_within_category)
-    stmt = latest_purchases_query(session, as_of, cfg, substitutes, window_only=window_only)
+    latest = schedule.latest if schedule is not None else None
+    stmt = latest_purchases_query(
+        session, as_of, cfg, substitutes, window_only=window_only, latest=latest
+    )
     rows = (await session.execute(stmt)).all()
     k = cc.learned_rhythm.min_purchases
     learnable = {(r.customer_id, r.pkey) for r in rows if r.n >= k}
@@ -70,6 +82,13 @@ async def due_items(
                 days, purchase_intervals(dates), cc.learned_rhythm, r.min_days, r.max_days
             )
         due_date = next_reminder_date(r.order_date, days, buffer)
+        if schedule is not None:
+            found = history.get((customer_id, r.pkey))
+            schedule.seen.append(
+                Candidate(
+                    customer_id, r.line_id, due_date, bool(r.due_sent), found[0] if found else None
+                )
+            )
         if window_only and not early <= (as_of - due_date).days < late:
             continue  # a learned rhythm moved it out of today's window
         unit = r.unit
@@ -143,10 +162,16 @@ async def plan_channels(
         b.plan = plan_contact(contacts[b.key], cfg.segments, warm_call=b.key in calls)
 
 
-async def reminders_step(session: AsyncSession, as_of: date, cfg: ShopConfig) -> dict[str, int]:
-    """Create today's reminder tasks, messages and late touches, once per purchase line."""
+async def reminders_step(
+    session: AsyncSession, as_of: date, cfg: ShopConfig, *, full: bool = False
+) -> dict[str, int]:
+    """Create today's reminder tasks, messages and late touches, once per purchase line.
+
+    Only the customers the reminder schedule says can get one today are looked at (`full`:
+    everyone, as on the first run, after a rule change or for an earlier date)."""
     cc = cfg.consumption
-    items, recipients = await due_items(session, as_of, cfg)
+    schedule = await open_schedule(session, as_of, cfg, full=full)
+    items, recipients = await due_items(session, as_of, cfg, schedule=schedule)
     baskets = build_baskets(
         items, recipients, as_of, cc.late_touch_after_days, cc.basket_window_days
     )
@@ -174,6 +199,7 @@ async def reminders_step(session: AsyncSession, as_of: date, cfg: ShopConfig) ->
     queued = await queue_messages(session, messages, as_of, cfg.messaging)
     rows = [row for b in baskets for row in reminder_rows(b, as_of)]
     recorded = await insert_ignore(session, Reminder, rows, ["dedupe_key"])
+    evaluated = await schedule.close(baskets)
     return {
         "reminded_lines": sum(len(b.items) for b in baskets if b.kind == "due"),
         "late_lines": sum(len(b.items) for b in baskets if b.kind == "late"),
@@ -185,4 +211,6 @@ async def reminders_step(session: AsyncSession, as_of: date, cfg: ShopConfig) ->
         "deferred": queued.deferred,
         "skipped": sum(queued.skipped.values()),
         "coupons": len(offers) if cc.cold_offer_coupon else 0,
+        "evaluated": evaluated,
+        "full": int(schedule.full),
     }

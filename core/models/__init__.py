@@ -22,7 +22,7 @@ from core.models.marketing import (
 from core.models.messages import InboundMessage, Message, ReorderRequest
 from core.models.ops import ConfigEntry, JobRun
 from core.models.orders import Order, OrderLine
-from core.models.reminders import Reminder
+from core.models.reminders import Reminder, ReminderSchedule, ReminderScheduleMeta
 from core.models.team import Agent, Engagement, Invite, Task
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "Product",
     "RecommendationRule",
     "Reminder",
+    "ReminderSchedule",
+    "ReminderScheduleMeta",
     "ReorderRequest",
     "SegmentTransition",
     "Task",

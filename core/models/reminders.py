@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, UTCDateTime, utcnow
@@ -34,3 +34,37 @@ class Reminder(Base):
     channel: Mapped[str] = mapped_column(String(16))  # call / whatsapp / sms / none
     basket_key: Mapped[str] = mapped_column(String(200))  # dedupe_key of its task / message
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderSchedule(Base):
+    """When the reminder step must next look at a customer, and what it saw of them then.
+
+    `next_check` is the earliest date on which the customer's purchases could produce a reminder
+    or a late touch (NULL: none without a new order); the flags and the order count are compared
+    each day with the customer's current ones, so a change re-evaluates them.
+    """
+
+    __tablename__ = "reminder_schedule"
+    __table_args__ = (Index("ix_reminder_schedule_next_check", "next_check"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    next_check: Mapped[date | None] = mapped_column(Date)
+    evaluated_on: Mapped[date] = mapped_column(Date)
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean)
+    phone_valid: Mapped[bool] = mapped_column(Boolean)
+    order_count: Mapped[int] = mapped_column(Integer)
+
+
+class ReminderScheduleMeta(Base):
+    """The one row of the schedule's state: the date evaluated last, the orders instant it has
+    seen (orders updated since are re-evaluated) and a fingerprint of the rules it applied."""
+
+    __tablename__ = "reminder_schedule_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    evaluated_on: Mapped[date] = mapped_column(Date)
+    orders_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fingerprint: Mapped[str] = mapped_column(String(64))
