@@ -25,12 +25,15 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bench import BenchOptions, peak_rss_mb
-from bot.bench_cadence import AS_OF, build_shop, run_next_day
+from bot.bench_cadence import AS_OF, CONFIG_DIR, build_shop, run_next_day
+from bot.bench_duckdb import compare_with_duckdb, our_checksum
 from bot.migrate import upgrade
 from core.daily import STEPS, run_cadence
-from core.db import make_engine, make_session_factory
+from core.db import SessionFactory, make_engine, make_session_factory
+from core.shopconfig import load_config_dir
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -84,6 +87,9 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await upgrade(engine)
         sessions = make_session_factory(engine)
+        if args.duckdb:
+            for line in await _duckdb(engine, sessions):
+                print(line)
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         began = time.perf_counter()
         if not args.skip_first:
@@ -117,6 +123,26 @@ async def run(args: argparse.Namespace) -> None:
             print(f"kept: {copy or f'{tmpdir}/bench.db'}")
 
 
+async def _duckdb(engine: AsyncEngine, sessions: SessionFactory) -> list[str]:
+    """The reminder query timed on our database, then in DuckDB on a copy (bench-only extra)."""
+    cfg = load_config_dir(CONFIG_DIR)
+    began = time.perf_counter()
+    async with sessions() as session:
+        ours = await our_checksum(session, AS_OF, cfg)
+    seconds = time.perf_counter() - began
+    async with sessions() as session:
+        compared = await compare_with_duckdb(engine, session, AS_OF, cfg)
+    if compared is None:
+        return ["DuckDB comparison skipped: duckdb is not installed (pip install -e '.[bench]')"]
+    theirs_seconds, theirs = compared
+    same = "same lines" if theirs == ours else f"DIFFERENT (ours {ours}, DuckDB {theirs})"
+    return [
+        f"reminder query {ours}: {same}",
+        f"reminder query: ours {seconds:.2f} s, DuckDB {theirs_seconds:.2f} s "
+        f"(×{seconds / theirs_seconds:.1f})",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -128,6 +154,10 @@ def main() -> None:
     r = sub.add_parser("run", help="run cadence steps on a copy of a saved shop")
     r.add_argument("--steps", default="", help=f"comma-separated, of: {','.join(STEPS)}")
     r.add_argument("--keep", action="store_true", help="keep the copy")
+    r.add_argument(
+        "--duckdb", action="store_true",
+        help="first time the reminder query here and in DuckDB on a copy (as the cadence bench)",
+    )  # fmt: skip
     r.add_argument(
         "--skip-first", action="store_true",
         help="the saved shop already ran the first day (a copy kept with --keep): go to --next-day",
