@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union,
     union_all,
 )
@@ -63,9 +64,12 @@ from core.sqlbulk import analyze_scratch
 
 # Bump when the rules below change: the next run is then FULL.
 RULES_VERSION = 1
-# Orders updated this long before the last run started are looked at again: an import that took
-# its clock before the run began may have committed after the run read the orders.
-WATERMARK_MARGIN = timedelta(hours=6)
+# Orders updated this long before the last run started are looked at again: an import stamps
+# its orders with the instant it began, just before its transaction (on PostgreSQL the run also
+# goes back to the start of the oldest transaction still open then: one that commits after the
+# run read the orders is seen the next day). On SQLite a write committed after the run's read
+# snapshot makes the run's own writes fail, so nothing is missed there.
+WATERMARK_MARGIN = timedelta(minutes=5)
 
 # scratch tables of one run, per connection, created and dropped inside the step's transaction
 _evaluated = Table(
@@ -269,6 +273,22 @@ async def _recreate(session: AsyncSession, table: Table) -> None:
     await session.execute(CreateTable(table))
 
 
+async def _orders_seen_at(session: AsyncSession) -> datetime:
+    """The instant from which the next run looks at changed orders: now, or on PostgreSQL the
+    start of the oldest other transaction still open on this database, if earlier."""
+    now = system_clock()
+    if is_postgres(session):
+        oldest = await session.scalar(
+            text(
+                "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        )
+        if oldest is not None and oldest < now:
+            return oldest.astimezone(UTC)
+    return now
+
+
 def _changed_since(meta: ReminderScheduleMeta) -> list[Any]:
     """The customers to look at today besides those whose check date came."""
     s, c = ReminderSchedule, Customer
@@ -289,7 +309,7 @@ async def open_schedule(
 ) -> Schedule:
     """Decide FULL or INCREMENTAL and put the latest lines of the customers to look at today in
     the scratch table `Schedule.latest` (the step's query reads them from there)."""
-    started_at = system_clock()
+    started_at = await _orders_seen_at(session)
     meta = await session.get(ReminderScheduleMeta, 1)
     full = (
         full or meta is None or meta.fingerprint != fingerprint(cfg) or as_of <= meta.evaluated_on
