@@ -241,7 +241,13 @@ class Schedule:
         )
         rows = select(
             Customer.id,
-            case((_eligible(self.cfg), _plus_days(session, as_of, soonest.c.days)), else_=None),
+            case(
+                (
+                    and_(_eligible(self.cfg), soonest.c.days.is_not(None)),
+                    _plus_days(session, as_of, soonest.c.days),
+                ),
+                else_=None,
+            ),
             literal(as_of, Date),
             Customer.opted_out_at.is_not(None),
             Customer.marketing_consent,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core import reminder_schedule
@@ -259,6 +259,10 @@ async def test_incremental_days_equal_full_days(
             extra = [r for r in inc_rows[table] if r not in rows]
             assert not missing and not extra, f"{day} {table}: {missing=} {extra=}"
         assert full["full"] == 1
+        for factory in factories:  # every check date lies ahead (or there is none)
+            async with factory() as s:
+                stale = select(func.count()).where(ReminderSchedule.next_check <= day)
+                assert await s.scalar(stale) == 0
         if offset:
             assert inc["full"] == 0
             incremental_days += 1
