@@ -65,7 +65,9 @@ async def due_items(
     stmt = latest_purchases_query(
         session, as_of, cfg, substitutes, window_only=window_only, latest=latest
     )
-    rows = (await session.execute(stmt)).all()
+    # in (customer, key) order whatever the plan: a basket's items due the same day keep it, so
+    # its wording must not depend on how the rows were read (FULL or through the schedule)
+    rows = sorted((await session.execute(stmt)).all(), key=lambda r: (r.customer_id, r.pkey))
     k = cc.learned_rhythm.min_purchases
     learnable = {(r.customer_id, r.pkey) for r in rows if r.n >= k}
     history = await purchase_dates(session, as_of, cfg, substitutes, learnable)
