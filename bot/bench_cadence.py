@@ -108,7 +108,7 @@ async def bench_cadence(options: BenchOptions) -> list[str]:
             out.append(f"load average after the cadence: {_load()}")
             async with sessions() as session:
                 compared = await compare_with_duckdb(engine, session, AS_OF, cfg)
-            out.extend(_duckdb_lines(compared, ours, ours_seconds, reminders_seconds))
+            out.extend(duckdb_lines(compared, ours, ours_seconds, reminders_seconds))
             out.extend(await run_next_day(sessions, directory, options.lines // HISTORY_DAYS))
         finally:
             await engine.dispose()
@@ -180,24 +180,29 @@ async def run_next_day(
     return out
 
 
-def _duckdb_lines(
+def duckdb_lines(
     compared: tuple[float, tuple[int, ...]] | None,
     ours: tuple[int, ...],
     ours_seconds: float,
-    reminders_seconds: float,
+    reminders_seconds: float | None = None,
 ) -> list[str]:
-    """The DuckDB comparison: same lines found, and our time / DuckDB's."""
+    """The DuckDB comparison: same lines found, and our time / DuckDB's (and the whole
+    reminders step's, when given)."""
     if compared is None:
         return ["DuckDB comparison skipped: duckdb is not installed (pip install -e '.[bench]')"]
     seconds, theirs = compared
     same = "same lines" if theirs == ours else f"DIFFERENT (ours {ours}, DuckDB {theirs})"
-    return [
+    out = [
         f"reminder query (rows, Σ line id, Σ days, Σ purchases) = {ours}: {same}",
         f"reminder query: ours {ours_seconds:.1f} s, DuckDB {seconds:.2f} s "
         f"(×{ours_seconds / seconds:.1f})",
-        f"reminders step {reminders_seconds:.1f} s / DuckDB query {seconds:.2f} s = "
-        f"×{reminders_seconds / seconds:.1f}",
     ]
+    if reminders_seconds is not None:
+        out.append(
+            f"reminders step {reminders_seconds:.1f} s / DuckDB query {seconds:.2f} s = "
+            f"×{reminders_seconds / seconds:.1f}"
+        )
+    return out
 
 
 def _load() -> str:

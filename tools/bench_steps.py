@@ -28,7 +28,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bench import BenchOptions, peak_rss_mb
-from bot.bench_cadence import AS_OF, CONFIG_DIR, build_shop, run_next_day
+from bot.bench_cadence import AS_OF, CONFIG_DIR, build_shop, duckdb_lines, run_next_day
 from bot.bench_duckdb import compare_with_duckdb, our_checksum
 from bot.migrate import upgrade
 from core.daily import STEPS, run_cadence
@@ -132,15 +132,7 @@ async def _duckdb(engine: AsyncEngine, sessions: SessionFactory) -> list[str]:
     seconds = time.perf_counter() - began
     async with sessions() as session:
         compared = await compare_with_duckdb(engine, session, AS_OF, cfg)
-    if compared is None:
-        return ["DuckDB comparison skipped: duckdb is not installed (pip install -e '.[bench]')"]
-    theirs_seconds, theirs = compared
-    same = "same lines" if theirs == ours else f"DIFFERENT (ours {ours}, DuckDB {theirs})"
-    return [
-        f"reminder query {ours}: {same}",
-        f"reminder query: ours {seconds:.2f} s, DuckDB {theirs_seconds:.2f} s "
-        f"(×{seconds / theirs_seconds:.1f})",
-    ]
+    return duckdb_lines(compared, ours, seconds)
 
 
 def main() -> None:
