@@ -235,5 +235,8 @@ async def start_harness(
 async def stop_harness(h: Harness) -> None:
     for d in h.dispatchers:
         await d.stop()
+    # the status callbacks Twilio still owes reach the process before it stops (a test that
+    # ends right after a send would otherwise race them against the server's shutdown)
+    await h.fake.settle()
     await h.http.close()
     await h.runner.cleanup()
