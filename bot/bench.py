@@ -2,7 +2,9 @@
 
 Each benchmark is a coroutine in `BENCHES` (name → coroutine taking `BenchOptions` and returning
 lines to print); other areas add theirs there. `import` streams a shop with N order lines into a
-fresh migrated database and reports order lines per second and the process's peak memory.
+fresh migrated database and reports order lines per second and the process's peak memory, next
+to what plain `sqlite3.executemany` does on the same machine at the same moment (the issue
+states its goal against that yardstick: a shared machine's speed varies by 2× within a day).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import importlib
 import os
 import random
 import resource
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -137,6 +141,50 @@ def write_shop(
     return products, customers_csv, orders
 
 
+def plain_executemany_rate(directory: Path, rows: int) -> float:
+    """Rows/s of plain `sqlite3.executemany` of already-built order-line rows (a yardstick).
+
+    Into an unindexed table of a fresh file database with the project's pragmas (WAL,
+    synchronous=NORMAL), one transaction, the commit included: what an import would cost with
+    no parsing, no validation, no constraint and no index.
+    """
+    path = directory / "plain.db"
+    rows_list = [
+        (i // 3 + 1, i % 3 + 1, i % 20 + 1, float(i % 3 + 1), "kg", 1000.0 * (i % 3 + 1),
+         95.5 + i % 7, 191.0 + i % 11)
+        for i in range(rows)
+    ]  # fmt: skip
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(
+            "CREATE TABLE plain (order_id, line_no, product_id, quantity, unit, base_quantity, "
+            "unit_price, amount)"
+        )
+        started = time.perf_counter()
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO plain VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows_list)
+        connection.execute("COMMIT")
+        return rows / (time.perf_counter() - started)
+    finally:
+        connection.close()
+        path.unlink(missing_ok=True)
+
+
+def _plain_rate_elsewhere(directory: Path, rows: int) -> float:
+    """`plain_executemany_rate` in a child process (this one's peak memory stays the import's)."""
+    code = (
+        "import sys; from pathlib import Path; from bot.bench import plain_executemany_rate; "
+        "print(plain_executemany_rate(Path(sys.argv[1]), int(sys.argv[2])))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(directory), str(rows)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(done.stdout)
+
+
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
     """CPU time used so far by this process (all threads), or by its ended child processes."""
     usage = resource.getrusage(who)
@@ -180,6 +228,8 @@ async def bench_import(options: BenchOptions) -> list[str]:
                 )
         finally:
             await engine.dispose()
+        main_rss, worker_rss = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
+        plain = _plain_rate_elsewhere(directory, options.lines)
     out = [f"generated {options.lines:,} order lines in {generated:.1f} s", f"database: {url}"]
     for report, seconds, cpu, worker_cpu in reports:
         rows = report.accepted + len(report.rejected)
@@ -195,8 +245,13 @@ async def bench_import(options: BenchOptions) -> list[str]:
         f"(lines / the busier process's CPU seconds); the machine's load: "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    main, worker = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
-    out.append(f"peak RSS: {main:,.0f} MB, parser process {worker:,.0f} MB")
+    rate = orders_report.accepted / seconds
+    out.append(
+        f"yardstick: plain sqlite3.executemany of {options.lines:,} built rows into an unindexed "
+        f"table does {plain:,.0f} rows/s here now; the import costs {plain / rate:.1f}× that "
+        f"(the goal: 150,000/s where it does 1,100,000/s, i.e. at most {1_100_000 / 150_000:.1f}×)"
+    )
+    out.append(f"peak RSS: {main_rss:,.0f} MB, parser process {worker_rss:,.0f} MB")
     return out
 
 

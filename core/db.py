@@ -137,10 +137,9 @@ async def write_unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSess
 
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     """Whether the bound database is PostgreSQL (for the few dialect-specific statements)."""
-    bind = (
-        session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
-    )
-    return bind.dialect.name == "postgresql"
+    if isinstance(session_or_engine, AsyncSession):
+        return session_or_engine.get_bind().dialect.name == "postgresql"
+    return session_or_engine.dialect.name == "postgresql"
 
 
 def utcnow() -> datetime:
