@@ -36,6 +36,7 @@ demo: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy core bot handlers messaging
 
 test: lint
 	$(BIN)/pytest -q

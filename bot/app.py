@@ -116,9 +116,9 @@ async def post_init(application: PTBApp) -> None:
     await rt.runner.setup()
     site = web.TCPSite(rt.runner, rt.settings.web_host, rt.settings.web_port)
     await site.start()
-    server = site._server
-    if server is not None and getattr(server, "sockets", None):
-        rt.port = server.sockets[0].getsockname()[1]
+    addresses = rt.runner.addresses  # one site: its listening sockets' (host, port, …)
+    if addresses:
+        rt.port = addresses[0][1]
     rt.started.append("web")
     log.info("web server on %s:%s", rt.settings.web_host, rt.port)
     rt.dispatcher = await _start_dispatcher(rt)

@@ -74,7 +74,8 @@ class InMemoryTelegram(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
+        # PTB types values as str | int | list | dict; the fake reads the fields it knows
+        params: dict[str, Any] = request_data.parameters if request_data else {}
         result: Any = True
         if name == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
@@ -127,7 +128,7 @@ async def seed(
         ]
         await session.execute(insert(Product), products)
         product_ids = list((await session.scalars(select(Product.id))).all())
-        agent_rows = [
+        agent_rows: list[dict[str, Any]] = [
             {
                 "name": f"Agent {i}",
                 "role": "agent",

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,7 @@ async def issue_coupons(
     amount = float(rule.discount_amount) if rule.discount_amount is not None else None
     # most requests of a daily job were issued on an earlier day: read those, draw no code
     issued = await _issued(session, [r.dedupe_key for r in requests], pct, amount)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "code": new_code(rule.code_prefix),
             "dedupe_key": r.dedupe_key,

@@ -140,7 +140,7 @@ def _from_unnest(stmt: Any, table: Table, rows: Sequence[dict[str, Any]]) -> Any
     unnested = func.unnest(*params).table_valued(*names).render_derived(name="given")
     picked: list[ColumnElement[Any]] = []
     for name in names:
-        column = unnested.c[name]
+        column: ColumnElement[Any] = unnested.c[name]
         if isinstance(table.c[name].type, JSON):
             column = sql_cast(column, postgresql.JSONB)  # sent as text (see _array)
         picked.append(column)

@@ -25,10 +25,14 @@ async def _bot_username() -> str | None:
 
     from bot.app import api_base
 
+    token = settings.require("TELEGRAM_BOT_TOKEN")
     base = api_base(settings)
-    kwargs = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"} if base else {}
+    if base:
+        bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+    else:
+        bot = Bot(token)
     try:
-        async with Bot(settings.require("TELEGRAM_BOT_TOKEN"), **kwargs) as bot:
+        async with bot:
             return bot.username
     except (TelegramError, OSError):
         return None

@@ -275,7 +275,7 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             result = await session.execute(stmt)
             counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
         if session.bind.dialect.name == "postgresql":
-            new_values = {f: ch.c[f"new_{f}"] for f in FIELDS}
+            new_values: dict[str, ColumnElement[Any]] = {f: ch.c[f"new_{f}"] for f in FIELDS}
             which = Customer.id == ch.c.customer_id  # UPDATE … FROM: one hash join
         else:  # SQLite runs UPDATE … FROM slower than a primary-key lookup per changed row
             new_values = {

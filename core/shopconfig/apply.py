@@ -121,6 +121,7 @@ async def apply_config(session: AsyncSession, cfg: ShopConfig) -> ApplyReport:
                 continue
             row["product_id"] = products[p.sku].id
         else:
+            assert p.category is not None  # ProfileDef requires exactly one of sku, category
             row["category_id"] = cat_ids[p.category]
         profile_rows.append(row)
     await _upsert(session, report, ConsumptionProfile, "key", profile_rows)

@@ -9,6 +9,7 @@ Forbidden (the user blocked the bot) is left to the caller, who knows which agen
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -77,9 +78,7 @@ async def send_text(
     for i, part in enumerate(parts):
         keyboard = markup if i == len(parts) - 1 else None
         message = await with_retry(
-            lambda part=part, keyboard=keyboard: bot.send_message(
-                chat_id, part, reply_markup=keyboard
-            )
+            functools.partial(bot.send_message, chat_id, part, reply_markup=keyboard)
         )
     assert message is not None
     return message

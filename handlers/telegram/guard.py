@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from telegram import Update
@@ -25,7 +25,7 @@ from handlers.telegram.services import services
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]  # PTB wants coroutine functions
 
 
 class Stranger(Exception):

@@ -6,6 +6,7 @@ Each push is one message per person; one person's failure never stops the others
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -63,9 +64,8 @@ async def push_morning_queue(context: Context) -> int:
             render.overview_keyboard(ov, a.language),
         )
         chat_id = int(a.chat_id or 0)
-        sent += await deliver(
-            context, svc, a.id, lambda c=chat_id, t=text, m=markup: send_text(context.bot, c, t, m)
-        )
+        send = functools.partial(send_text, context.bot, chat_id, text, markup)
+        sent += await deliver(context, svc, a.id, send)
     return sent
 
 
