@@ -22,10 +22,17 @@ _SEPARATORS = re.compile(r"[\s\-.()\u200c\u200d]+")
 # The common shapes, answered without the (slow) general parser; a property test checks that
 # this shortcut agrees with phonenumbers on every input.
 _FAST = re.compile(r"(?:\+?880|0)?(1[13-9]\d{8})")
+# The same shapes typed plainly (ASCII digits, no separators): such a text is its own cleaned
+# form, so the strip, digit translation and separator removal can be skipped. Three numbers in
+# four of the benchmark's ERP export are written so (its orders.csv normalises ~200k of them).
+_PLAIN = re.compile(r"(?:\+?880|0)?(1[13-9][0-9]{8})")
 
 
 def normalize_phone(raw: str) -> str:
     """The E.164 form of a Bangladeshi mobile number, or InvalidInput saying why not."""
+    plain = _PLAIN.fullmatch(raw)
+    if plain:
+        return f"+880{plain.group(1)}"
     text = _SEPARATORS.sub("", to_ascii_digits(raw.strip()))
     if not text:
         raise InvalidInput("phone number is empty")

@@ -19,7 +19,14 @@ from typing import Any
 from core.digits import to_ascii_digits
 from core.errors import InvalidInput
 from core.ingest.drafts import BatchRows, Item, OrderBatch, OrderDraft, ProductInfo
-from core.ingest.fields import check_decimal, money, parse_instant, parse_status, text_field
+from core.ingest.fields import (
+    LocalMinutes,
+    check_decimal,
+    money,
+    parse_instant,
+    parse_status,
+    text_field,
+)
 from core.ingest.reading import Columns
 from core.ingest.report import ImportReport
 from core.phones import normalize_phone
@@ -36,11 +43,13 @@ BATCH_ORDERS = 5_000
 _QUANTITY_LIMIT = Decimal(10) ** 9
 _PRICE_LIMIT = Decimal(10) ** 10
 _CACHE_LIMIT = 200_000  # distinct texts kept per cache, to bound memory
+_NO_PHONE = (None, None)
 _STATUSES = {"": "delivered", "delivered": "delivered", "pending": "pending"}
 _HEADER_NAMES = ("ordered_at", "phone", "customer_ref", "coupon_code", "status")
 # of a row's values in ORDER_COLUMNS order: what every line of an order must repeat, and the
 # key of the item cache (sku, quantity, unit, unit_price), as `OrderLines.add` takes them
 _header_of = itemgetter(1, 5, 6, 8, 9)
+_order_of = itemgetter(0, 1, 5, 6, 8, 9)  # the order id and the header
 _item_key_of = itemgetter(2, 3, 7, 4)
 
 
@@ -62,7 +71,7 @@ class OrderLines:
         customers: dict[str, int] | None = None,
     ) -> None:
         self.products = products
-        self.customers = customers or {}  # customer ids by phone, as far as known
+        self.customers = customers or {}  # customer ids by phone, as known when parsing began
         self.rows = BatchRows(native)  # native: the database driver takes Python values
         self.batch_orders = BATCH_ORDERS if batch_orders is None else batch_orders
         self.products_folded = {sku.casefold(): p for sku, p in products.items()}
@@ -71,10 +80,11 @@ class OrderLines:
         self.last_id: str | None = None
         self.failed: dict[str, int] = {}  # order id -> line that made it fail (whole file)
         # parsed once per distinct text; a rejected text is kept as its reason (a _Bad)
-        self._phones: dict[str, str | _Bad] = {}
+        self._phones: dict[str, tuple[str | None, int | None] | _Bad] = {}  # (phone, customer)
         # (ordered_at, order_date, the two in the driver's form)
         self._instants: dict[str, tuple[datetime, date, tuple[Any, Any]] | _Bad] = {}
         self._units: dict[str, str | _Bad] = {}
+        self._minutes = LocalMinutes()
         # (item, its values in the driver's form)
         self._items: dict[tuple[str, str, str, str], tuple[Item, tuple[Any, ...]] | _Bad] = {}
         self._seq = 0  # orders begun so far
@@ -89,18 +99,28 @@ class OrderLines:
         add = self.add
         limit = self.batch_orders
         items = self._items
+        # A file lists an order's lines one after another. A line that repeats, as written, the
+        # order id and header of the line before, which went into `draft`, needs only its item
+        # looked up: `add`'s other checks passed for that line. Anything else (or a repeated
+        # item) goes to `add`.
+        previous: tuple[str, ...] | None = None
+        draft: OrderDraft | None = None
         for line, values in rows:
-            # most lines continue an order of this batch with a line seen before: the very
-            # checks of `add`, inline; anything else (or a repeat) is left to `add`
-            draft = self.batch.get(values[0].strip())
-            if draft is not None and draft.header == _header_of(values):
+            order = _order_of(values)
+            if order == previous:
                 found = items.get(_item_key_of(values))
-                ok = found is not None and not isinstance(found, _Bad)
-                if ok and draft.add_line(line, *found):  # type: ignore[misc]
-                    continue
-            add(line, values)
+                if type(found) is tuple:  # not None (unseen) nor _Bad
+                    item, item_values = found
+                    if draft.add_line(line, item, item_values):  # type: ignore[union-attr]
+                        continue
+            draft = add(line, values)
+            previous = order if draft is not None else None
             if len(self.batch) > limit:
                 yield self.take_batch(keep_last=True)
+                previous = None
+        # let go of the last draft before its batch is sent: held, its rows would be referenced
+        # twice, which marshal writes differently (the frames stay the same to the byte)
+        draft = None
         yield self.take_batch(keep_last=False)
 
     def take_batch(self, keep_last: bool) -> OrderBatch:
@@ -113,8 +133,12 @@ class OrderLines:
         sent.update(batch)
         return self.rows.batch(list(batch.values()), again)
 
-    def add(self, line: int, values: tuple[str, ...], tag: str = "") -> None:
-        """Validate one order line (values in ORDER_COLUMNS order) into its order's draft."""
+    def add(self, line: int, values: tuple[str, ...], tag: str = "") -> OrderDraft | None:
+        """Validate one order line (values in ORDER_COLUMNS order) into its order's draft.
+
+        The draft of the line's order, when it stands after this line (None: the line or its
+        order was rejected).
+        """
         order_id, at_raw, sku, qty_raw, price_raw, phone_raw, ref_raw, unit_raw, coupon, status = (
             values
         )
@@ -122,7 +146,7 @@ class OrderLines:
         if not order_id:
             if any(v.strip() for v in values):
                 self.report.reject(line, f"{tag}order_id is empty")
-            return
+            return None
         header = _header_of(values)
         draft = self.batch.get(order_id)
         if draft is None:
@@ -132,20 +156,20 @@ class OrderLines:
                     f"{tag}order {order_id} not imported: line {self.failed[order_id]} "
                     "was rejected",
                 )
-                return
+                return None
             try:
                 draft = self._draft(order_id, line, header)
             except InvalidInput as exc:  # about the order, not this line: no tag
                 self.report.reject(line, str(exc))
                 self.failed[order_id] = line
-                return
+                return None
             self.batch[order_id] = draft
             self.last_id = order_id
         elif draft.header != header:
             name = next(n for n, a, b in zip(_HEADER_NAMES, header, draft.header, strict=True)
                         if a != b)  # fmt: skip
             self.fail(draft, line, f"{tag}order {order_id}: {name} differs from line {draft.line}")
-            return
+            return None
         key = _item_key_of(values)
         found = self._items.get(key)
         if found is None:
@@ -159,7 +183,7 @@ class OrderLines:
             self._items[key] = found
         if isinstance(found, _Bad):
             self.fail(draft, line, f"{tag}{found.reason}")
-            return
+            return None
         item, values = found
         if not draft.add_line(line, item, values):
             # the same line twice: the repeat is refused, the order is kept with one copy
@@ -167,6 +191,7 @@ class OrderLines:
             self.report.reject(
                 line, f"{tag}duplicate line: same as line {first} of order {order_id}"
             )
+        return draft
 
     def fail(self, draft: OrderDraft, line: int, reason: str) -> None:
         """Reject a line and, with it, the whole order it belongs to."""
@@ -182,13 +207,13 @@ class OrderLines:
         at_raw, phone_raw, ref_raw, coupon, status = header
         if len(order_id) > 100:
             raise InvalidInput("order_id is longer than 100 characters")
-        phone = self._phone(phone_raw) if phone_raw else None
+        phone, customer_id = self._phone(phone_raw) if phone_raw else _NO_PHONE
         ref = text_field(ref_raw, "customer_ref", 100) or None if ref_raw else None
         if phone is None and ref is None:
             raise InvalidInput("phone or customer_ref is required")
         ordered_at, order_date, when = self._instant(at_raw)
-        self._seq += 1
-        return OrderDraft(
+        self._seq += 1  # before the status and coupon are checked: an order they refuse counts
+        draft = OrderDraft(
             order_id,
             line,
             header,
@@ -198,10 +223,12 @@ class OrderLines:
             order_date,
             _STATUSES.get(status) or parse_status(status),
             text_field(coupon, "coupon_code", 64) or None if coupon else None,
-            seq=self._seq,
-            when=when,
-            customer_id=self.customers.get(phone) if phone else None,
         )
+        # set after: keyword arguments made a draft a third dearer (one per order of a file)
+        draft.seq = self._seq
+        draft.when = when
+        draft.customer_id = customer_id
+        return draft
 
     def _item(self, sku: str, qty_raw: str, unit_raw: str, price_raw: str) -> Item:
         product = self.products.get(sku) or self.products.get(sku.strip())
@@ -243,19 +270,21 @@ class OrderLines:
             money(quantity * price),
         )
 
-    def _phone(self, raw: str) -> str | None:
+    def _phone(self, raw: str) -> tuple[str | None, int | None]:
+        """The number (None when blank) and the id of its customer when known."""
         found = self._phones.get(raw)
         if found is None:
             if len(self._phones) > _CACHE_LIMIT:
                 self._phones.clear()
             try:
-                found = normalize_phone(raw) if raw.strip() else ""
+                phone = normalize_phone(raw) if raw.strip() else None
+                found = (phone, self.customers.get(phone) if phone else None)
             except InvalidInput as exc:
                 found = _Bad(str(exc))
             self._phones[raw] = found
         if isinstance(found, _Bad):
             raise InvalidInput(found.reason)
-        return found or None
+        return found
 
     def _instant(self, raw: str) -> tuple[datetime, date, tuple[Any, Any]]:
         found = self._instants.get(raw)
@@ -263,7 +292,7 @@ class OrderLines:
             if len(self._instants) > _CACHE_LIMIT:
                 self._instants.clear()
             try:
-                instant, day = parse_instant(raw, "ordered_at")
+                instant, day = self._minutes.parse(raw) or parse_instant(raw, "ordered_at")
                 found = (instant, day, self.rows.when(instant, day))
             except InvalidInput as exc:
                 found = _Bad(str(exc))
