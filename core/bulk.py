@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from operator import itemgetter
 from typing import Any, cast
 
@@ -32,9 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateIndex, DropIndex
 
 from core.db import UTCDateTime
+from core.driver_values import DriverValues
+
+__all__ = ["DriverValues", "among", "bulk_insert", "dialect_name", "insert_ignore", "large_cache"]
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -69,86 +69,6 @@ async def large_cache(session: AsyncSession, mebibytes: int = 128) -> AsyncItera
         yield
     finally:
         await session.execute(text(f"PRAGMA cache_size = {int(before)}"))
-
-
-@asynccontextmanager
-async def indexes_rebuilt_after(
-    session: AsyncSession, tables: Sequence[Table], *, when: bool = True
-) -> AsyncIterator[None]:
-    """On SQLite, the tables' non-unique indexes dropped for the block and rebuilt at its end.
-
-    For a bulk load into a table that is small next to the load: one sorted build of each
-    index costs less than keeping it up to date row by row. Unique indexes stay (they enforce
-    the data's identity). Within the caller's transaction: readers never see the tables without
-    their indexes, and a rollback restores them. Not on PostgreSQL, where dropping an index
-    locks the table against readers until the transaction ends.
-    """
-    indexes = [
-        index for table in tables for index in sorted(table.indexes, key=lambda i: str(i.name))
-        if not index.unique
-    ]  # fmt: skip
-    if not when or not indexes or dialect_name(session) != "sqlite":
-        yield
-        return
-    for index in indexes:
-        await session.execute(DropIndex(index))
-    try:
-        yield
-    finally:
-        for index in indexes:
-            await session.execute(CreateIndex(index))
-
-
-class DriverValues:
-    """Python values as the database driver takes them, for `bulk_insert`.
-
-    asyncpg takes Decimal, date and aware datetime as they are. SQLite stores what SQLAlchemy's
-    own types would store: a float for a Numeric, ISO text for a Date, and naive UTC text with
-    microseconds for a UTCDateTime (the format SQLAlchemy reads back).
-    """
-
-    def __init__(self, native: bool) -> None:
-        self.native = native  # the driver takes Python's values (asyncpg)
-
-    @classmethod
-    def of(cls, session: AsyncSession) -> DriverValues:
-        """The conversions for the database the session is bound to."""
-        return cls(dialect_name(session) == "postgresql")
-
-    def decimal(self, value: Decimal | None) -> Any:
-        if value is None or self.native:
-            return value
-        return float(value)
-
-    def day(self, value: date | None) -> Any:
-        if value is None or self.native:
-            return value
-        return value.isoformat()
-
-    def instant(self, value: datetime | None) -> Any:
-        if value is None or self.native:
-            return value
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: instants must be aware")
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-    def from_decimal(self, value: Any) -> Decimal:
-        """The inverse of `decimal`: exact for the up to 15 digits a float holds."""
-        if self.native or value is None:
-            return cast(Decimal, value)
-        return Decimal(repr(value))
-
-    def from_day(self, value: Any) -> date:
-        """The inverse of `day`."""
-        if self.native or value is None:
-            return cast(date, value)
-        return date.fromisoformat(value)
-
-    def from_instant(self, value: Any) -> datetime:
-        """The inverse of `instant`: an aware UTC datetime."""
-        if self.native or value is None:
-            return cast(datetime, value)
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 async def bulk_insert(

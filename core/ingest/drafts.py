@@ -2,7 +2,7 @@
 
 An order draft is one order of the input, validated, with its lines. A batch of drafts leaves
 the parser as an `OrderBatch`: flat tuples of values already in the database driver's form (see
-core.bulk.DriverValues), built where parsing is done (in the parser process, for a large file),
+core.driver_values.DriverValues), built where parsing is done (in the parser process, for a large file),
 cheap to pickle, and handed by the writer to the driver as they are.
 """
 
@@ -15,7 +15,7 @@ from functools import cache
 from itertools import accumulate, chain
 from typing import Any
 
-from core.bulk import DriverValues
+from core.driver_values import DriverValues
 from core.errors import InvalidInput
 from core.units import to_base
 

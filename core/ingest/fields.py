@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from core.clock import SHOP_TZ, local_date, local_noon
 from core.digits import to_ascii_digits
 from core.errors import InvalidInput
-from core.models.orders import ORDER_STATUSES
+from core.order_status import ORDER_STATUSES
 
 CENT = Decimal("0.01")
 THOUSANDTH = Decimal("0.001")

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, UTCDateTime, utcnow
 
-ORDER_STATUSES = ("delivered", "pending", "cancelled", "returned")
 # Statuses that count as a purchase for CDM, reminders, membership and KPIs.
 COUNTED_STATUSES = ("delivered", "pending")
 

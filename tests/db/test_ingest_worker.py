@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import core.ingest.order_writer as writer_module
 import core.ingest.orders as orders_module
-from core.ingest import ImportReport, import_customers, import_orders, import_products
-from core.models import Order, OrderLine
+from core.ingest import ImportReport, import_orders, import_products
+from core.models import Order
 from tests.db.test_ingest_csv import BAD_ORDERS, DATA, lines_of, load, snapshot
 
 
@@ -85,30 +84,3 @@ async def test_the_worker_sends_every_order_in_batches_and_reports_progress(
     assert seen and seen[-1] == (size, size)
     again = await import_file(session, path, parallel=True)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
-
-
-async def test_a_bulk_load_rebuilds_the_indexes_it_set_aside(
-    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(writer_module, "_BULK_LINES", 1)  # any file is a bulk load
-    await load(session, import_products, (DATA / "products.csv").read_bytes(), "products.csv")
-    await load(session, import_customers, (DATA / "customers.csv").read_bytes(), "customers.csv")
-    path = tmp_path / "orders.csv"
-    path.write_bytes((DATA / "orders.csv").read_bytes())
-
-    async def index_names() -> set[str]:
-        def names(connection: Any) -> set[str]:
-            found = set()
-            for table in ("orders", "order_lines"):
-                found |= {i["name"] for i in inspect(connection).get_indexes(table)}
-            return found
-
-        return await (await session.connection()).run_sync(names)
-
-    before = await index_names()
-    assert {"ix_orders_customer_date", "ix_order_lines_product_order"} <= before
-    report = await import_file(session, path)
-    assert report.rejected == [] and report.created > 0
-    assert await index_names() == before
-    lines = await session.scalar(select(func.count()).select_from(OrderLine))
-    assert lines == report.accepted

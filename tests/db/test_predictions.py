@@ -22,7 +22,8 @@ from core.models import (
     PredictionModel,
     Product,
 )
-from core.models.orders import COUNTED_STATUSES, ORDER_STATUSES
+from core.models.orders import COUNTED_STATUSES
+from core.order_status import ORDER_STATUSES
 from core.predictions.backtest import render, run_backtest, write_chart
 from core.predictions.bgnbd import BgNbdParams
 from core.predictions.config import PredictionsConfig

@@ -8,14 +8,17 @@ quotes and carriage returns, clock changes).
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.bulk import DriverValues
+from core.driver_values import DriverValues
 from core.errors import InvalidInput
 from core.ingest import reading
 from core.ingest.drafts import BatchRows
@@ -24,6 +27,7 @@ from core.ingest.reading import Columns, CsvRows, Refused
 from core.ingest.report import ImportReport
 
 COLUMNS = Columns(required=("a", "b"), one_of=("c", "d"), optional=("e",))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_all(data: bytes) -> tuple[object, ...]:
@@ -140,3 +144,17 @@ def test_driver_text_of_an_instant_is_the_general_formatters(
     values = DriverValues(native=False)
     day = instant.date()
     assert rows.when(instant, day) == (values.instant(instant), values.day(day))
+
+
+def test_the_parser_process_starts_without_sqlalchemy_or_the_models() -> None:
+    """The worker's imports are on the import's critical path (nothing is written before its
+    first batch): it imports only the parsing code, not SQLAlchemy or the models."""
+    probe = (
+        "import sys, core.ingest.parse_worker; "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('sqlalchemy')} "
+        "| {m for m in sys.modules if m.startswith('core.models')}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.bulk import DriverValues
+from core.driver_values import DriverValues
 from core.ingest.drafts import OrderBatch, product_info
 from core.ingest.order_feed import decode_frame, encode_frame
 from core.ingest.orders import OrderLines
