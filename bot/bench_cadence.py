@@ -30,7 +30,7 @@ from bot.migrate import upgrade
 from core.bulk import among
 from core.daily import run_cadence
 from core.db import SessionFactory, is_postgres, make_engine, make_session_factory
-from core.ingest import ImportReport, import_customers, import_orders, import_products
+from core.ingest import ImportReport, import_orders, load_csv
 from core.models import Agent, Customer, Product
 from core.shopconfig import apply_config, load_config_dir
 
@@ -49,14 +49,9 @@ async def build_shop(engine: AsyncEngine, directory: Path, options: BenchOptions
     await upgrade(engine)
     sessions = make_session_factory(engine)
     began = time.perf_counter()
-    for path, importer in (
-        (products, import_products),
-        (customers, import_customers),
-        (orders, import_orders),
-    ):
+    for kind, path in (("products", products), ("customers", customers), ("orders", orders)):
         with path.open("rb") as stream:
-            async with sessions() as session, session.begin():
-                await importer(session, stream, path.name)
+            await load_csv(sessions, kind, stream, path.name)
     out.append(f"imported {options.lines:,} order lines in {time.perf_counter() - began:.1f} s")
     cfg = load_config_dir(CONFIG_DIR)
     async with sessions() as session, session.begin():

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -86,8 +86,16 @@ def _sqlite_begin(conn: Any) -> None:
     # A transaction that reads and then writes must take the write lock first (IMMEDIATE): WAL
     # refuses to upgrade a read snapshot another writer has moved past (SQLITE_BUSY_SNAPSHOT,
     # "database is locked", without waiting for busy_timeout).
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    # Foreign-key enforcement can only change between transactions: it is set here, before
+    # BEGIN, whenever this transaction wants it otherwise than the connection's last one did,
+    # so a pooled connection never carries a bulk load's setting into the next transaction.
+    checks = options.get("sqlite_foreign_keys", True)
+    info = conn.connection.info
+    if info.get("foreign_keys", True) != checks:
+        conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if checks else 'OFF'}")
+        info["foreign_keys"] = checks
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -117,12 +125,16 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDict
 
 
 @asynccontextmanager
-async def write_unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+async def write_unit_of_work(
+    factory: SessionFactory, *, foreign_keys: bool = True
+) -> AsyncIterator[AsyncSession]:
     """A unit of work that reads then writes under concurrency.
 
     SQLite has one writer: such transactions queue on an in-process lock (instead of spinning in
     SQLite's busy handler) and take the write lock up front (BEGIN IMMEDIATE). PostgreSQL: as
-    `unit_of_work`.
+    `unit_of_work`. `foreign_keys=False` (SQLite only) runs the transaction without SQLite's
+    per-row foreign-key checks: for a bulk load whose every reference is sound by construction
+    (see `core.ingest.files.load_orders`); `foreign_keys_enforced` tells which it is.
     """
     bind = factory.kw.get("bind")
     if bind is None or bind.dialect.name != "sqlite":
@@ -131,8 +143,16 @@ async def write_unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSess
         return
     lock = _WRITE_LOCKS.setdefault(bind.sync_engine, asyncio.Lock())
     async with lock, factory() as session, session.begin():
-        await session.connection(execution_options={"sqlite_immediate": True})
+        options = {"sqlite_immediate": True, "sqlite_foreign_keys": foreign_keys}
+        await session.connection(execution_options=options)
         yield session
+
+
+async def foreign_keys_enforced(session: AsyncSession) -> bool:
+    """Whether the session's transaction checks foreign keys (always, on PostgreSQL)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    return bool((await session.execute(text("PRAGMA foreign_keys"))).scalar_one())
 
 
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:

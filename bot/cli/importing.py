@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -19,14 +19,7 @@ from rich.progress import (
 )
 
 from bot.runtime import open_database, run
-from core.db import write_unit_of_work
-from core.ingest import (
-    ImportReport,
-    ProgressCallback,
-    import_customers,
-    import_orders,
-    import_products,
-)
+from core.ingest import ImportReport, ProgressCallback, load_csv
 
 app = typer.Typer(
     help="Import the ERP's CSV files (see README: Import formats).", no_args_is_help=True
@@ -34,7 +27,6 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 LARGE_FILE = 2 * 1024 * 1024  # bytes from which a progress bar is shown
 SHOWN_REJECTIONS = 50
-Importer = Callable[..., Awaitable[ImportReport]]
 FileArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8)."
 )
@@ -63,15 +55,14 @@ def progress_bar(path: Path) -> Iterator[ProgressCallback | None]:
         yield on_progress
 
 
-def import_file(importer: Importer, path: Path) -> ImportReport:
-    """Run one importer on a file in one transaction, with a progress bar when it is large."""
+def import_file(kind: str, path: Path) -> ImportReport:
+    """Import one file of `kind` in one transaction, with a progress bar when it is large."""
 
     async def go() -> ImportReport:
         async with open_database() as db:
             stream: IO[Any]
             with path.open("rb") as stream, progress_bar(path) as on_progress:
-                async with write_unit_of_work(db.sessions) as session:
-                    return await importer(session, stream, path.name, on_progress=on_progress)
+                return await load_csv(db.sessions, kind, stream, path.name, on_progress=on_progress)
 
     return run(go())
 
@@ -92,8 +83,8 @@ def print_report(report: ImportReport) -> None:
         out.print(f"… and {hidden} more rejected rows")
 
 
-def _import(importer: Importer, path: Path) -> None:
-    report = import_file(importer, path)
+def _import(kind: str, path: Path) -> None:
+    report = import_file(kind, path)
     print_report(report)
     if report.refused:
         raise typer.Exit(1)
@@ -102,16 +93,16 @@ def _import(importer: Importer, path: Path) -> None:
 @app.command("products")
 def products(file: Path = FileArgument) -> None:
     """products.csv: sku, name, category, pack_size, unit, price [, name_bn, launch_date, active]."""
-    _import(import_products, file)
+    _import("products", file)
 
 
 @app.command("customers")
 def customers(file: Path = FileArgument) -> None:
     """customers.csv: phone, name [, customer_ref, district, city, birthday, language, …]."""
-    _import(import_customers, file)
+    _import("customers", file)
 
 
 @app.command("orders")
 def orders(file: Path = FileArgument) -> None:
     """orders.csv, one row per line: order_id, phone or customer_ref, ordered_at, sku, quantity, unit_price [, unit, coupon_code, status]."""
-    _import(import_orders, file)
+    _import("orders", file)

@@ -3,10 +3,14 @@
     import_products(session, stream, source)   products.csv
     import_customers(session, stream, source)  customers.csv
     import_orders(session, stream, source)     orders.csv, one row per order line
+    load_orders(factory, stream, source)       the same in a transaction of its own (a first
+                                               load skips SQLite's per-row FK checks)
+    load_csv(factory, kind, stream, source)    any of the three in a transaction of its own
     ingest_orders_json(session, payload)       the body of POST /api/orders
 
-Each returns an `ImportReport`. The caller owns the transaction: these functions only
-execute statements, so a refused or failed import is undone by rolling back.
+Each returns an `ImportReport`. The caller owns the transaction (but for `load_orders`):
+these functions only execute statements, so a refused or failed import is undone by rolling
+back.
 
 The names are imported on first use: the orders parser process (`core.ingest.parse_worker`)
 imports this package too, and should not pay for the API's models and the writers at start.
@@ -19,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.ingest.api import OrderIn, OrderLineIn, ReportOut, ingest_orders_json
-    from core.ingest.files import import_customers, import_orders, import_products
+    from core.ingest.files import (
+        import_customers,
+        import_orders,
+        import_products,
+        load_csv,
+        load_orders,
+    )
     from core.ingest.reading import ProgressCallback
     from core.ingest.report import ImportReport, Rejection
 
@@ -34,6 +44,8 @@ _HOMES = {
     "import_orders": "core.ingest.files",
     "import_products": "core.ingest.files",
     "ingest_orders_json": "core.ingest.api",
+    "load_csv": "core.ingest.files",
+    "load_orders": "core.ingest.files",
 }
 __all__ = [
     "ImportReport",
@@ -46,6 +58,8 @@ __all__ = [
     "import_orders",
     "import_products",
     "ingest_orders_json",
+    "load_csv",
+    "load_orders",
 ]
 
 
