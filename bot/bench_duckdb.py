@@ -5,7 +5,7 @@ day: no reminders sent yet): each (customer, purchase key)'s latest counted purc
 lookback, its profile's consumption days (integer formula, clamped), kept when it may be due,
 basket-able or late on `as_of`. The needed columns are copied once into DuckDB tables (not timed:
 DuckDB's sqlite scanner is not installable offline); only the DuckDB query is timed. Both sides
-return (rows, Σ line id, Σ days, Σ purchases) so the bench can check they found the same lines.
+return (rows, Σ line id, Σ days, learnable rows) so the bench can check they found the same lines.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.models import ConsumptionProfile, Customer, Order, OrderLine, Product
@@ -35,12 +35,14 @@ _TABLES: dict[str, tuple[str, Any]] = {
     ),
     "products": ("id BIGINT, category_id BIGINT", select(Product.id, Product.category_id)),
     "customers": (
-        "id BIGINT, opted_out BOOLEAN, phone_valid BOOLEAN, marketing_consent BOOLEAN",
+        "id BIGINT, opted_out BOOLEAN, phone_valid BOOLEAN, marketing_consent BOOLEAN, "
+        "order_count INTEGER",
         select(
             Customer.id,
             Customer.opted_out_at.is_not(None),
             Customer.phone_valid,
             Customer.marketing_consent,
+            Customer.order_count,
         ),
     ),
     "profiles": (
@@ -60,12 +62,13 @@ _TABLES: dict[str, tuple[str, Any]] = {
 
 
 async def our_checksum(session: AsyncSession, as_of: date, cfg: ShopConfig) -> Checksum:
-    """Our reminder query's (rows, Σ line id, Σ days, Σ purchases) on the bench database."""
+    """Our reminder query's (rows, Σ line id, Σ days, learnable rows) on the bench database."""
     substitutes = await substitute_category_ids(
         session, cfg.consumption.substitutes_within_category
     )
     rows = latest_purchases_query(session, as_of, cfg, substitutes).subquery()
-    stmt = select(func.count(), func.sum(rows.c.line_id), func.sum(rows.c.days), func.sum(rows.c.n))
+    learnable = func.sum(case((rows.c.learnable, 1), else_=0))
+    stmt = select(func.count(), func.sum(rows.c.line_id), func.sum(rows.c.days), learnable)
     found = (await session.execute(stmt)).one()
     return tuple(int(x or 0) for x in found)  # type: ignore[return-value]
 
@@ -105,6 +108,7 @@ def duckdb_query(as_of: date, cfg: ShopConfig, substitutes: list[int]) -> str:
     consent = "AND c.marketing_consent" if cfg.messaging.consent_policy == "erp_flag" else ""
     low_date = as_of - timedelta(days=horizon + 2 * cc.late_touch_after_days)
     high_date = as_of - timedelta(days=max(0, nearest - cc.basket_window_days))
+    k = cc.learned_rhythm.min_purchases
     return f"""
     WITH keyed AS (
         SELECT o.customer_id, o.id AS order_id, o.order_date, l.id AS line_id, l.product_id,
@@ -118,10 +122,15 @@ def duckdb_query(as_of: date, cfg: ShopConfig, substitutes: list[int]) -> str:
         SELECT *,
                row_number() OVER (PARTITION BY customer_id, pkey
                                   ORDER BY order_date DESC, order_id DESC, line_id DESC) AS rn,
-               count(*) OVER (PARTITION BY customer_id, pkey) AS n
+               count(*) OVER (PARTITION BY customer_id, pkey) AS n,
+               count(*) FILTER (WHERE order_date > DATE '{low_date}')
+                   OVER (PARTITION BY customer_id, pkey) AS n_recent
         FROM keyed
     ), priced AS (
-        SELECT r.line_id, r.n, r.order_date,
+        SELECT r.line_id, r.order_date,
+               -- as ours: k purchases in the lookback, from customers with k counted orders
+               CASE WHEN r.n_recent >= {k} THEN 1 WHEN c.order_count < {k} THEN 0
+                    WHEN r.n >= {k} THEN 1 ELSE 0 END AS learnable,
                coalesce(pp.avg_days, cp.avg_days) AS avg_days,
                coalesce(pp.buffer_days, cp.buffer_days) AS buffer_days,
                coalesce(pp.min_days, cp.min_days) AS low,
@@ -144,10 +153,10 @@ def duckdb_query(as_of: date, cfg: ShopConfig, substitutes: list[int]) -> str:
         SELECT *, CASE WHEN raw < low THEN low WHEN raw > high THEN high ELSE raw END AS days
         FROM dayed
     )
-    SELECT count(*), sum(line_id), sum(days), sum(n) FROM clamped
-    WHERE elapsed >= CASE WHEN n >= {cc.learned_rhythm.min_purchases} THEN low ELSE days END
+    SELECT count(*), sum(line_id), sum(days), sum(learnable) FROM clamped
+    WHERE elapsed >= CASE WHEN learnable = 1 THEN low ELSE days END
                      - buffer_days - {cc.basket_window_days}
-      AND elapsed < CASE WHEN n >= {cc.learned_rhythm.min_purchases} THEN high ELSE days END
+      AND elapsed < CASE WHEN learnable = 1 THEN high ELSE days END
                     - buffer_days + {2 * cc.late_touch_after_days}
     """
 

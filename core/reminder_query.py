@@ -44,6 +44,9 @@ from core.models import Category, ConsumptionProfile, Customer, Order, OrderLine
 from core.models.orders import COUNTED_STATUSES
 from core.shopconfig.loader import ShopConfig
 
+# the consumption terms `recent_lines` keeps beside each latest line
+_TERMS = ("days", "buffer_days", "min_days", "max_days")
+
 
 def days_since(session: AsyncSession, as_of: date, column: Any) -> Any:
     """Whole days from a date column to `as_of`, in the session's dialect."""
@@ -204,17 +207,47 @@ def recent_days(cfg: ShopConfig) -> int:
     return min(horizon + 2 * cc.late_touch_after_days, cc.lookback_days)
 
 
+def _consumption(ranked: Any) -> tuple[dict[str, Any], Any]:
+    """The consumption terms of a ranked line — days (the integer formula of core.consumption,
+    clamped), buffer, clamps — from the product's profile, else its category's; and the FROM
+    clause that joins those profiles to `ranked`. `days` is NULL when neither has a profile."""
+    pp = aliased(ConsumptionProfile)
+    cp = aliased(ConsumptionProfile)
+    avg = func.coalesce(pp.avg_consumption_days, cp.avg_consumption_days)
+    low = func.coalesce(pp.min_days, cp.min_days)
+    high = func.coalesce(pp.max_days, cp.max_days)
+    ref = _milli(func.coalesce(pp.reference_quantity, cp.reference_quantity))
+    raw = (2 * avg * _milli(ranked.c.base_quantity) + ref) // (2 * ref)
+    terms = {
+        "days": case((raw < low, low), (raw > high, high), else_=raw),
+        "buffer_days": func.coalesce(pp.buffer_days, cp.buffer_days),
+        "min_days": low,
+        "max_days": high,
+    }
+    joined = ranked.outerjoin(pp, pp.product_id == ranked.c.product_id).outerjoin(
+        cp, cp.category_id == ranked.c.category_id
+    )
+    return terms, joined
+
+
 def recent_lines(
     session: AsyncSession, as_of: date, cfg: ShopConfig, substitutes: list[int], customers: Any
 ) -> Any:
     """SELECT of each (customer, purchase key)'s latest counted line of the `recent_days` with the
-    key's count `n` there — what `latest_purchases_query` ranks — for the customers in the table
-    `customers` (None: everyone), to keep in a scratch table and pass back as its `latest`."""
+    key's count `n` there and its consumption terms (`days` NULL: no profile) — what
+    `latest_purchases_query` ranks — for the customers in the table `customers` (None:
+    everyone), to keep in a scratch table and pass back as its `latest`. The profiles are
+    joined here once, so the step's query and the schedule read the terms from the table."""
     if customers is None and not is_postgres(session):
         grouped = _latest_lines(as_of, recent_days(cfg), substitutes)
-        return select(*(c for c in grouped.c if c.name != "newest"))
-    ranked = _ranked_lines(as_of, recent_days(cfg), substitutes, customers)
-    return select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
+        found = select(*(c for c in grouped.c if c.name != "newest")).subquery("found")
+    else:
+        ranked = _ranked_lines(as_of, recent_days(cfg), substitutes, customers)
+        found = (select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)).subquery(
+            "found"
+        )
+    terms, joined = _consumption(found)
+    return select(*found.c, *(term.label(name) for name, term in terms.items())).select_from(joined)
 
 
 def latest_purchases_query(
@@ -244,30 +277,37 @@ def latest_purchases_query(
         ranked = _latest_lines(as_of, recent, substitutes)
     else:
         ranked = _ranked_lines(as_of, recent if window_only else cc.lookback_days, substitutes)
-    pp = aliased(ConsumptionProfile)
-    cp = aliased(ConsumptionProfile)
     rd = aliased(Reminder)
     rl = aliased(Reminder)
-    avg = func.coalesce(pp.avg_consumption_days, cp.avg_consumption_days)
-    buffer = func.coalesce(pp.buffer_days, cp.buffer_days)
-    low = func.coalesce(pp.min_days, cp.min_days)
-    high = func.coalesce(pp.max_days, cp.max_days)
-    ref = _milli(func.coalesce(pp.reference_quantity, cp.reference_quantity))
-    raw = (2 * avg * _milli(ranked.c.base_quantity) + ref) // (2 * ref)
-    days = case((raw < low, low), (raw > high, high), else_=raw)
+    if latest is not None:  # the terms were computed when the table was filled
+        terms, joined = {name: latest.c[name] for name in _TERMS}, latest
+    else:
+        terms, joined = _consumption(ranked)
+    days, buffer = terms["days"], terms["buffer_days"]
+    low, high = terms["min_days"], terms["max_days"]
     elapsed = days_since(session, as_of, ranked.c.order_date)
-    n: Any = ranked.c.n
+    # enough history for a learned rhythm — k purchases — so that the purchase dates are asked
+    # for (core.consumption.learned_days decides on the distinct dates)
+    k = cc.learned_rhythm.min_purchases
+    learnable: Any = ranked.c.n >= k
     older: Any = None
     if window_only and recent < cc.lookback_days:
         # the key's purchases in the rest of the lookback: on PostgreSQL one hash aggregate, on
-        # SQLite counted per candidate through the orders' (customer, date) index
+        # SQLite counted per candidate through the orders' (customer, date) index; asked for
+        # only when the horizon holds fewer than k and the customer has k counted orders at
+        # all (fewer orders cannot hold k purchase dates)
         after = as_of - timedelta(days=cc.lookback_days)
         until = as_of - timedelta(days=recent)
         if is_postgres(session):
             older = _older_counts(after, until, substitutes, latest)
-            n = n + func.coalesce(older.c.n, 0)
+            more: Any = func.coalesce(older.c.n, 0)
         else:
-            n = n + _older_lines(ranked, after, until, substitutes, ranked)
+            more = _older_lines(ranked, after, until, substitutes, ranked)
+        learnable = case(
+            (ranked.c.n >= k, True),
+            (Customer.order_count < k, False),
+            else_=ranked.c.n + more >= k,
+        )
     stmt = (
         select(
             ranked.c.customer_id,
@@ -276,7 +316,7 @@ def latest_purchases_query(
             ranked.c.product_id,
             ranked.c.order_date,
             ranked.c.base_quantity,
-            n.label("n"),
+            learnable.label("learnable"),
             days.label("days"),
             buffer.label("buffer_days"),
             low.label("min_days"),
@@ -294,14 +334,12 @@ def latest_purchases_query(
             Customer.language,
             Customer.name.label("customer_name"),
         )
-        .select_from(ranked)
+        .select_from(joined)
         .join(Product, Product.id == ranked.c.product_id)
         .join(Category, Category.id == ranked.c.category_id)
         .join(Customer, Customer.id == ranked.c.customer_id)
-        .outerjoin(pp, pp.product_id == ranked.c.product_id)
-        .outerjoin(cp, cp.category_id == ranked.c.category_id)
         .outerjoin(rd, and_(rd.order_line_id == ranked.c.line_id, rd.kind == "due"))
-        .where(avg.is_not(None))
+        .where(days.is_not(None))
     )
     if not grouped:
         stmt = stmt.where(ranked.c.rn == 1)
@@ -319,7 +357,6 @@ def latest_purchases_query(
     # due within the window for the profile's days — or, with a learned rhythm (enough
     # purchases), anywhere the profile's clamps allow; the count is asked for only when the
     # profile's own days leave the line out
-    k = cc.learned_rhythm.min_purchases
     early, late = cc.basket_window_days, 2 * cc.late_touch_after_days
     stmt = stmt.outerjoin(rl, and_(rl.order_line_id == ranked.c.line_id, rl.kind == "late")).where(
         rl.id.is_(None),
@@ -329,8 +366,7 @@ def latest_purchases_query(
         elapsed < high - buffer + late,
         or_(
             and_(elapsed >= days - buffer - early, elapsed < days - buffer + late),
-            ranked.c.n >= k,
-            n >= k,
+            learnable,
         ),
     )
     if cfg.messaging.consent_policy == "erp_flag":

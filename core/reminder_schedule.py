@@ -55,7 +55,6 @@ from core.models import Customer, Order, ReminderSchedule, ReminderScheduleMeta
 from core.reminder_plan import Basket
 from core.reminder_query import (
     days_since,
-    latest_purchases_query,
     recent_lines,
     substitute_category_ids,
 )
@@ -89,6 +88,11 @@ _latest = Table(
     Column("order_date", Date, nullable=False),
     Column("base_quantity", Numeric(14, 3), nullable=False),
     Column("n", Integer, nullable=False),
+    # the consumption terms (core.reminder_query.recent_lines; NULL: the product has no profile)
+    Column("days", Integer),
+    Column("buffer_days", Integer),
+    Column("min_days", Integer),
+    Column("max_days", Integer),
     prefixes=["TEMPORARY"],
 )
 _checks = Table(
@@ -216,22 +220,21 @@ class Schedule:
     async def _write_schedule(self) -> None:
         """Replace the schedule rows of the looked-at customers (FULL: every row)."""
         session, as_of, cc = self.session, self.as_of, self.cfg.consumption
-        substitutes = await substitute_category_ids(session, cc.substitutes_within_category)
-        q = latest_purchases_query(
-            session, as_of, self.cfg, substitutes, window_only=False, latest=_latest
-        ).cte("q")
-        elapsed = days_since(session, as_of, q.c.order_date)
+        latest = self.latest
+        elapsed = days_since(session, as_of, latest.c.order_date)
         early = cc.basket_window_days
         # the first day the query's range admits a key that is not a candidate today: elapsed
         # reaches (min days - buffer - window) for a learnable key, (days - buffer - window)
-        # otherwise; both are taken (the earlier is a needless look at worst)
-        by_min = q.c.min_days - q.c.buffer_days - early - elapsed
-        by_days = q.c.days - q.c.buffer_days - early - elapsed
+        # otherwise; the earlier of the two still to come is taken (a needless look at worst;
+        # min days ≤ days, so it is the first when that is still to come)
+        by_min = latest.c.min_days - latest.c.buffer_days - early - elapsed
+        by_days = latest.c.days - latest.c.buffer_days - early - elapsed
         none = cast(literal(None), Integer)
         triggers = union_all(
-            select(_latest.c.customer_id, none.label("days")),
-            select(q.c.customer_id, by_min).where(by_min > 0),
-            select(q.c.customer_id, by_days).where(by_days > 0),
+            select(
+                latest.c.customer_id,
+                case((by_min > 0, by_min), (by_days > 0, by_days), else_=none).label("days"),
+            ),
             select(_checks.c.customer_id, _checks.c.days),
         ).subquery("t")
         soonest = (

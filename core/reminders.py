@@ -68,8 +68,7 @@ async def due_items(
     # in (customer, key) order whatever the plan: a basket's items due the same day keep it, so
     # its wording must not depend on how the rows were read (FULL or through the schedule)
     rows = sorted((await session.execute(stmt)).all(), key=lambda r: (r.customer_id, r.pkey))
-    k = cc.learned_rhythm.min_purchases
-    learnable = {(r.customer_id, r.pkey) for r in rows if r.n >= k}
+    learnable = {(r.customer_id, r.pkey) for r in rows if r.learnable}
     history = await purchase_dates(session, as_of, cfg, substitutes, learnable)
     # the window in days since the due date: basket-able from -early, late touch until `late`
     early, late = -cc.basket_window_days, 2 * cc.late_touch_after_days

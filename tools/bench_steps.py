@@ -9,7 +9,8 @@
 data, config and agents) once. `run` copies it (a file copy, or CREATE DATABASE … TEMPLATE on the
 local PostgreSQL), upgrades the copy to the current migrations, runs the listed steps of the
 cadence for the bench's date (all steps when none are listed; steps not listed are "off") and
-prints each step's seconds and counts, the process's CPU seconds and peak RSS, and the load.
+prints each step's seconds and counts, the process's CPU seconds and peak RSS, and the load
+(`--statements N`: also the N slowest SQL statements).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bench import BenchOptions, peak_rss_mb
@@ -65,6 +69,29 @@ async def build(args: argparse.Namespace) -> None:
     print(f"saved: {args.pg or args.sqlite}")
 
 
+class StatementTimes:
+    """Seconds per SQL statement (by its first words), from the engine's cursor events."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("statement_began", []).append(time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        began = conn.info["statement_began"].pop()
+        key = " ".join(statement.split())[:150]
+        self.seconds[key] += time.perf_counter() - began
+        self.calls[key] += 1
+
+    def lines(self, top: int) -> list[str]:
+        slowest = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]
+        return [f"{s:8.2f} s {self.calls[k]:6}×  {k}" for k, s in slowest]
+
+
 async def run(args: argparse.Namespace) -> None:
     steps = [s for s in args.steps.split(",") if s] if args.steps else list(STEPS)
     unknown = set(steps) - set(STEPS)
@@ -84,6 +111,7 @@ async def run(args: argparse.Namespace) -> None:
         shutil.copyfile(args.sqlite, target)
         url = f"sqlite+aiosqlite:///{target}"
     engine = make_engine(url)
+    times = StatementTimes(engine) if args.statements else None
     try:
         await upgrade(engine)
         sessions = make_session_factory(engine)
@@ -107,6 +135,10 @@ async def run(args: argparse.Namespace) -> None:
                     sessions, Path(tmp), args.next_day, only=steps, details=True
                 ):
                     print(line)
+        if times is not None:
+            print("slowest statements (of every run above):")
+            for line in times.lines(args.statements):
+                print(line)
         after = resource.getrusage(resource.RUSAGE_SELF)
         used = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
         print(
@@ -157,6 +189,10 @@ def main() -> None:
     r.add_argument(
         "--next-day", type=int, default=0, metavar="LINES",
         help="then import LINES order lines of one more day and run the whole next day",
+    )  # fmt: skip
+    r.add_argument(
+        "--statements", type=int, default=0, metavar="N",
+        help="print the N statements that took longest (seconds summed over their calls)",
     )  # fmt: skip
     r.add_argument("--workdir", default=None)
     for p in (b, r):

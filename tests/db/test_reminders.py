@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.consumption import Profile, consumption_days, next_reminder_date
+from core.customers_aggregates import refresh_customer_aggregates
 from core.db import make_engine, make_session_factory
 from core.models import (
     ConsumptionProfile,
@@ -382,6 +383,8 @@ async def _window_agrees(url: str, purchases: list[tuple[int, str, int, str, int
                     status=status,
                     refresh=False,
                 )
+            # as every writer of orders does (the window's query reads customers' order counts)
+            await refresh_customer_aggregates(session, [c.id for c in customers])
             window, _ = await due_items(session, as_of, cfg)
             everything, _ = await due_items(session, as_of, cfg, window_only=False)
             early, late = cc_window
