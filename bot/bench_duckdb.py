@@ -106,7 +106,7 @@ def duckdb_query(as_of: date, cfg: ShopConfig, substitutes: list[int]) -> str:
     subs = ", ".join(str(i) for i in substitutes) or "NULL"
     statuses = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
     consent = "AND c.marketing_consent" if cfg.messaging.consent_policy == "erp_flag" else ""
-    low_date = as_of - timedelta(days=horizon + 2 * cc.late_touch_after_days)
+    low_date = as_of - timedelta(days=horizon + cc.late_touch_until_days)
     high_date = as_of - timedelta(days=max(0, nearest - cc.basket_window_days))
     k = cc.learned_rhythm.min_purchases
     return f"""
@@ -157,7 +157,7 @@ def duckdb_query(as_of: date, cfg: ShopConfig, substitutes: list[int]) -> str:
     WHERE elapsed >= CASE WHEN learnable = 1 THEN low ELSE days END
                      - buffer_days - {cc.basket_window_days}
       AND elapsed < CASE WHEN learnable = 1 THEN high ELSE days END
-                    - buffer_days + {2 * cc.late_touch_after_days}
+                    - buffer_days + {cc.late_touch_until_days}
     """
 
 

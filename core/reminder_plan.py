@@ -69,11 +69,13 @@ class Basket:
     task_id: int | None = None
 
 
-def classify(item: DueItem, as_of: date, late_after: int, window: int) -> str | None:
+def classify(
+    item: DueItem, as_of: date, late_after: int, window: int, late_until: int
+) -> str | None:
     """ "due" (due within (as_of - late_after, as_of + window], not yet reminded), "late" (due
-    passed by late_after … 2 × late_after days), or None."""
+    passed by late_after days or more, fewer than late_until), or None."""
     overdue = (as_of - item.due_date).days
-    if late_after <= overdue < 2 * late_after:
+    if late_after <= overdue < late_until:
         return "late"
     if not item.due_sent and -window <= overdue < late_after:
         return "due"
@@ -86,6 +88,7 @@ def build_baskets(
     as_of: date,
     late_after: int,
     window: int,
+    late_until: int,
 ) -> list[Basket]:
     """One due basket (if anything is due today) and one late basket per customer."""
     due: dict[int, list[DueItem]] = defaultdict(list)
@@ -94,7 +97,7 @@ def build_baskets(
     for item in items:
         seen = (item.due_date, item.due_sent)
         if seen not in kinds:
-            kinds[seen] = classify(item, as_of, late_after, window)
+            kinds[seen] = classify(item, as_of, late_after, window, late_until)
         kind = kinds[seen]
         if kind == "due":
             due[item.customer_id].append(item)

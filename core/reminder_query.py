@@ -204,7 +204,7 @@ def recent_days(cfg: ShopConfig) -> int:
     cc = cfg.consumption
     # no profile lets a purchase older than this be due, basket-able or late today
     horizon = max((p.max_days - p.buffer_days for p in cc.profiles), default=0)
-    return min(horizon + 2 * cc.late_touch_after_days, cc.lookback_days)
+    return min(horizon + cc.late_touch_until_days, cc.lookback_days)
 
 
 def _consumption(ranked: Any) -> tuple[dict[str, Any], Any]:
@@ -357,7 +357,7 @@ def latest_purchases_query(
     # due within the window for the profile's days — or, with a learned rhythm (enough
     # purchases), anywhere the profile's clamps allow; the count is asked for only when the
     # profile's own days leave the line out
-    early, late = cc.basket_window_days, 2 * cc.late_touch_after_days
+    early, late = cc.basket_window_days, cc.late_touch_until_days
     stmt = stmt.outerjoin(rl, and_(rl.order_line_id == ranked.c.line_id, rl.kind == "late")).where(
         rl.id.is_(None),
         Customer.opted_out_at.is_(None),

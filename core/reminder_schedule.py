@@ -119,6 +119,7 @@ def next_check_of(
     c: Candidate,
     as_of: date,
     late_after: int,
+    late_until: int,
     lookback_days: int,
     *,
     sent_due: bool = False,
@@ -129,12 +130,12 @@ def next_check_of(
 
     A due item is reminded on its due date at the latest (earlier only in a basket of an item
     due sooner, which has its own check); the late touch comes late_after days after the due
-    date; a learned rhythm changes when the key's oldest purchase leaves the lookback."""
+    date (and may until late_until days after it); a learned rhythm changes when the key's oldest purchase leaves the lookback."""
     tomorrow = as_of + timedelta(days=1)
     found: list[date] = []
     if not (c.due_sent or sent_due) and c.due_date + timedelta(days=late_after - 1) >= tomorrow:
         found.append(max(tomorrow, c.due_date))
-    if not sent_late and c.due_date + timedelta(days=2 * late_after - 1) >= tomorrow:
+    if not sent_late and c.due_date + timedelta(days=late_until - 1) >= tomorrow:
         found.append(max(tomorrow, c.due_date + timedelta(days=late_after)))
     if c.oldest is not None:
         found.append(max(tomorrow, c.oldest + timedelta(days=lookback_days)))
@@ -193,6 +194,7 @@ class Schedule:
                     c,
                     as_of,
                     cc.late_touch_after_days,
+                    cc.late_touch_until_days,
                     cc.lookback_days,
                     sent_due=("due", c.line_id) in sent,
                     sent_late=("late", c.line_id) in sent,

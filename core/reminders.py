@@ -71,7 +71,7 @@ async def due_items(
     learnable = {(r.customer_id, r.pkey) for r in rows if r.learnable}
     history = await purchase_dates(session, as_of, cfg, substitutes, learnable)
     # the window in days since the due date: basket-able from -early, late touch until `late`
-    early, late = -cc.basket_window_days, 2 * cc.late_touch_after_days
+    early, late = -cc.basket_window_days, cc.late_touch_until_days
     units: dict[str, str] = {}
     items: list[DueItem] = []
     recipients: dict[int, Recipient] = {}
@@ -174,7 +174,12 @@ async def reminders_step(
     schedule = await open_schedule(session, as_of, cfg, full=full)
     items, recipients = await due_items(session, as_of, cfg, schedule=schedule)
     baskets = build_baskets(
-        items, recipients, as_of, cc.late_touch_after_days, cc.basket_window_days
+        items,
+        recipients,
+        as_of,
+        cc.late_touch_after_days,
+        cc.basket_window_days,
+        cc.late_touch_until_days,
     )
     await plan_channels(session, baskets, as_of, cfg)
     names = Names.of(cfg)

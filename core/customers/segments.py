@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     Float,
@@ -221,6 +222,7 @@ _changes = Table(
     *(Column(f"old_{f}", String(16), nullable=False) for f in FIELDS),
     *(Column(f"new_{f}", String(16), nullable=False) for f in FIELDS),
     Column("cause", String(16), nullable=False),
+    Column("first", Boolean, nullable=False),  # never segmented before: no transition
     prefixes=["TEMPORARY"],
 )
 
@@ -228,10 +230,16 @@ _changes = Table(
 async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict[str, int]:
     """Recompute every customer's segments for `as_of`; log each change as a transition.
 
-    One scan computes the rule for everyone and keeps only the customers whose segments change;
-    the transitions and the UPDATE then touch those rows alone (on PostgreSQL an UPDATE of every
-    customer every day would write a new version of every row and its index entries).
-    `segments_as_of` is the date of the computation that last changed a customer's segments.
+    One scan computes the rule for everyone and keeps only the customers whose segments change,
+    or who were never segmented; the transitions and the UPDATE then touch those rows alone (on
+    PostgreSQL an UPDATE of every customer every day would write a new version of every row and
+    its index entries). A customer's first segmentation (`segments_as_of` NULL: just imported,
+    or the shop's first run over its history) is where they start, not a change: the columns'
+    defaults were never their state, so it logs no transition; later changes do (a prospect who
+    then orders: prospect → new). `segments_as_of` is the date of the computation that last
+    changed a customer's segments (or first segmented them).
+    Counts: `{field}_changed`, customers whose field changed (first segmentations included);
+    `first_segmented`.
     """
     seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
     model_cfg: PredictionsConfig | None = getattr(cfg, "predictions", None)
@@ -243,17 +251,26 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             *(getattr(Customer, f).label(f"old_{f}") for f in FIELDS),
             *(exprs[f].label(f"new_{f}") for f in FIELDS),
             exprs["_cause"].label("cause"),
+            Customer.segments_as_of.is_(None).label("first"),
         )
     ).subquery()
-    counts: dict[str, int] = {}
     async with scratch_table(session, _changes) as ch:
         differs = or_(*(computed.c[f"old_{f}"] != computed.c[f"new_{f}"] for f in FIELDS))
         await session.execute(
             ch.insert().from_select(
-                [c.name for c in ch.columns], select(*computed.c).where(differs)
+                [c.name for c in ch.columns],
+                select(*computed.c).where(or_(differs, computed.c.first)),
             )
         )
         await analyze_scratch(session, ch)
+        tallies = [
+            func.coalesce(func.sum(case((ch.c[f"old_{f}"] != ch.c[f"new_{f}"], 1), else_=0)), 0)
+            for f in FIELDS
+        ]
+        first = func.coalesce(func.sum(case((ch.c.first, 1), else_=0)), 0)
+        found = (await session.execute(select(*tallies, first))).one()
+        counts = {f"{f}_changed": int(n) for f, n in zip(FIELDS, found, strict=False)}
+        counts["first_segmented"] = int(found[-1])
         for field in FIELDS:
             old, new = ch.c[f"old_{field}"], ch.c[f"new_{field}"]
             changed = select(
@@ -263,7 +280,7 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
                 new,
                 literal(as_of, Date),
                 ch.c.cause if field == "lifecycle_stage" else literal("rules"),
-            ).where(old != new)
+            ).where(old != new, ch.c.first.is_(False))
             stmt = dialect_insert(session, SegmentTransition).from_select(
                 ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"],
                 changed,
@@ -272,8 +289,7 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
                 index_elements=["customer_id", "field", "transition_date"],
                 set_={"to_value": stmt.excluded.to_value, "cause": stmt.excluded.cause},
             )
-            result = await session.execute(stmt)
-            counts[f"{field}_changed"] = max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+            await session.execute(stmt)
         if session.bind.dialect.name == "postgresql":
             new_values: dict[str, ColumnElement[Any]] = {f: ch.c[f"new_{f}"] for f in FIELDS}
             which = Customer.id == ch.c.customer_id  # UPDATE … FROM: one hash join

@@ -23,11 +23,12 @@ from core.shopconfig.loader import ShopConfig
 async def record_past_reminders(session: AsyncSession, as_of: date, cfg: ShopConfig) -> int:
     """Write the reminder rows of the runs before as_of; returns how many."""
     late_after = cfg.consumption.late_touch_after_days
+    late_until = cfg.consumption.late_touch_until_days
     items, recipients = await due_items(session, as_of, cfg)  # today's window: all it needs
     rows = []
     for item in items:
         overdue = (as_of - item.due_date).days
-        if not 0 < overdue < 2 * late_after:
+        if not 0 < overdue < late_until:
             continue
         channel = "whatsapp" if recipients[item.customer_id].whatsapp_status == "yes" else "sms"
         sent = [("due", "reminder", item.due_date)]

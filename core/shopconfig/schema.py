@@ -82,8 +82,15 @@ class ConsumptionConfig(Section):
     learned_rhythm: LearnedRhythm = LearnedRhythm()
     basket_window_days: int = Field(default=3, ge=0)
     late_touch_after_days: int = Field(default=7, gt=0)
+    # the late touch may still go out this many days after its day (a late import), never later
+    late_touch_grace_days: int = Field(default=3, gt=0)
     lookback_days: int = Field(default=400, gt=0)
     cold_offer_coupon: str | None = "winback_30"  # coupon rule attached to COLD reminders
+
+    @property
+    def late_touch_until_days(self) -> int:
+        """Days past its due date from which a purchase is no longer late-touched."""
+        return self.late_touch_after_days + self.late_touch_grace_days
 
 
 # --- cross-sell ---------------------------------------------------------------------------

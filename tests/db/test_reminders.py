@@ -136,6 +136,19 @@ async def test_late_touch_goes_out_once(session):
     assert msg.variables == {"product": "চাল"}
 
 
+async def test_a_late_touch_goes_out_within_its_grace_and_never_after(session):
+    """The first run over old purchases: late-touched only within 3 days after their late day."""
+    cfg = await apply_shop_config(session)
+    assert cfg.consumption.late_touch_until_days == 7 + 3
+    p = await catalogue(session)
+    within, past = await make_customer(session), await make_customer(session)
+    await make_order(session, within, MARCH, [(p["rice"], 5)])  # due 23 March: 9 days past
+    await make_order(session, past, MARCH - timedelta(days=1), [(p["rice"], 5)])  # 10 days past
+    counts = await reminders_step(session, date(2026, 4, 1), cfg)
+    assert (counts["late_touches"], counts["baskets"]) == (1, 0)
+    assert [(r.customer_id, r.kind) for r in await rows(session, Reminder)] == [(within.id, "late")]
+
+
 async def test_repurchase_before_the_late_touch_cancels_it(session):
     cfg = await apply_shop_config(session)
     p = await catalogue(session)
@@ -361,11 +374,11 @@ def test_window_query_agrees_with_the_whole_lookback(database_url, purchases):
 async def _window_agrees(url: str, purchases: list[tuple[int, str, int, str, int]]) -> None:
     engine = make_engine(url)
     as_of = date(2026, 6, 30)
-    cc_window = (3, 7)  # basket_window_days, late_touch_after_days of the shop config
+    cc_window = (3, 10)  # basket_window_days, late_touch_until_days of the shop config
     try:
         async with make_session_factory(engine)() as session:
             cfg = await apply_shop_config(session)
-            assert (cfg.consumption.basket_window_days, cfg.consumption.late_touch_after_days) == (
+            assert (cfg.consumption.basket_window_days, cfg.consumption.late_touch_until_days) == (
                 cc_window
             )
             p = await catalogue(session)
@@ -391,7 +404,7 @@ async def _window_agrees(url: str, purchases: list[tuple[int, str, int, str, int
             expected = {
                 (i.order_line_id, i.due_date, i.consumption_days, i.confidence)
                 for i in everything
-                if -early <= (as_of - i.due_date).days < 2 * late
+                if -early <= (as_of - i.due_date).days < late
             }
             got = {(i.order_line_id, i.due_date, i.consumption_days, i.confidence) for i in window}
             assert got == expected

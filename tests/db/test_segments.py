@@ -78,17 +78,18 @@ async def test_exact_segments_and_transitions(session: AsyncSession) -> None:
         "lapsed_small": ("inactive", "churned", "cold"),
         "vip": ("vip", "active", "hot"),
     }
-    # defaults were new/prospect/warm: every change from them is a transition dated AS_OF
-    assert counts["lifecycle_stage_changed"] == 4
-    transitions = (await session.scalars(select(SegmentTransition))).all()
-    assert {t.transition_date for t in transitions} == {AS_OF}
-    assert all(t.cause == "rules" for t in transitions)
+    # the defaults (new/prospect/warm) were never these customers' state: their first
+    # segmentation is where they start, counted but not logged as a transition
+    assert (counts["lifecycle_stage_changed"], counts["first_segmented"]) == (4, 5)
+    assert (await session.scalars(select(SegmentTransition))).all() == []
+    assert {c.segments_as_of for c in people.values()} == {AS_OF}
 
     # a second run on the same date changes nothing
     again = await refresh_segments(session, AS_OF, CFG)
     await session.commit()
     assert again == {
-        f"{f}_changed": 0 for f in ("customer_type", "lifecycle_stage", "priority_level")
+        **{f"{f}_changed": 0 for f in ("customer_type", "lifecycle_stage", "priority_level")},
+        "first_segmented": 0,
     }
 
     # the customer moves back: an order arrives, the next day's run logs at_risk → active
@@ -106,6 +107,7 @@ async def test_exact_segments_and_transitions(session: AsyncSession) -> None:
         )
     )
     assert back is not None and (back.from_value, back.to_value) == ("at_risk", "active")
+    assert back.cause == "rules"
 
 
 async def test_sql_agrees_with_classify_on_random_customers(session: AsyncSession) -> None:
@@ -167,6 +169,8 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
         avg_days_between_orders=20.0,
         first_order_date=date(2025, 10, 1),
         last_order_date=date(2026, 3, 25),
+        # segmented before (as prospects): today's stages are changes, logged with their cause
+        segments_as_of=AS_OF - timedelta(days=30),
     )
     a = _customer(1, **active)
     b = _customer(2, **active)
@@ -258,8 +262,21 @@ async def test_only_customers_whose_segments_change_are_written(session: AsyncSe
         "customer_type_changed": 0,
         "lifecycle_stage_changed": 0,
         "priority_level_changed": 0,
+        "first_segmented": 1,
     }
-    # unchanged rows are not rewritten: segments_as_of is the day they last changed
-    assert (steady.segments_as_of, prospect.segments_as_of) == (AS_OF, None)
-    transitions = (await session.scalars(select(SegmentTransition))).all()
-    assert {t.transition_date for t in transitions} == {AS_OF}
+    # unchanged rows are not rewritten: segments_as_of is the day they last changed (or were
+    # first segmented: the prospect, whose defaults were already right)
+    assert (steady.segments_as_of, prospect.segments_as_of) == (AS_OF, AS_OF + timedelta(days=1))
+    assert (await session.scalars(select(SegmentTransition))).all() == []
+
+    # the prospect orders: a change from a state they were in, logged
+    prospect.order_count, prospect.total_spend = 1, Decimal(700)
+    prospect.first_order_date = prospect.last_order_date = AS_OF + timedelta(days=2)
+    await session.commit()
+    counts = await refresh_segments(session, AS_OF + timedelta(days=2), CFG)
+    await session.commit()
+    assert (counts["lifecycle_stage_changed"], counts["first_segmented"]) == (1, 0)
+    logged = (await session.scalars(select(SegmentTransition))).all()
+    assert [(t.customer_id, t.field, t.from_value, t.to_value) for t in logged] == [
+        (prospect.id, "lifecycle_stage", "prospect", "new")
+    ]

@@ -7,13 +7,14 @@ from datetime import date
 from core.reminder_schedule import Candidate, next_check_of
 
 AS_OF = date(2026, 3, 10)
-LATE, LOOKBACK = 7, 400
+LATE, LATE_UNTIL, LOOKBACK = 7, 10, 400  # late touch 7 days after the due date, 3 days' grace
 
 
 def check(
     due: date, *, due_sent: bool = False, oldest: date | None = None, **sent: bool
 ) -> date | None:
-    return next_check_of(Candidate(1, 1, due, due_sent, oldest), AS_OF, LATE, LOOKBACK, **sent)
+    candidate = Candidate(1, 1, due, due_sent, oldest)
+    return next_check_of(candidate, AS_OF, LATE, LATE_UNTIL, LOOKBACK, **sent)
 
 
 def test_a_purchase_due_later_is_checked_on_its_due_date() -> None:
@@ -33,9 +34,9 @@ def test_after_the_due_reminder_comes_the_late_touch() -> None:
 
 def test_a_late_touched_or_long_overdue_purchase_needs_no_check() -> None:
     assert check(date(2026, 3, 1), sent_due=True, sent_late=True) is None
-    assert check(date(2026, 2, 20), due_sent=True) is None  # overdue 18 days tomorrow: past 2 x 7
-    assert check(date(2026, 2, 25), due_sent=True) is None  # today was its last late day
-    assert check(date(2026, 2, 26), due_sent=True) == date(2026, 3, 11)  # tomorrow is
+    assert check(date(2026, 2, 20), due_sent=True) is None  # overdue 19 days tomorrow: past 7 + 3
+    assert check(date(2026, 3, 1), due_sent=True) is None  # today was its last late day
+    assert check(date(2026, 3, 2), due_sent=True) == date(2026, 3, 11)  # tomorrow is
 
 
 def test_a_learned_rhythm_is_checked_when_its_oldest_purchase_leaves_the_lookback() -> None:
