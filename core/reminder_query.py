@@ -147,7 +147,7 @@ def _latest_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
 
 
 def _older_counts(after: date, until: date, substitutes: list[int], within: Any = None) -> Any:
-    """CTE: each (customer, purchase key)'s count of counted lines bought in (after, until];
+    """SELECT of each (customer, purchase key)'s count of counted lines bought in (after, until];
     only of the customers in `within` (a table with a customer_id) when given."""
     pkey = _purchase_key(substitutes)
     stmt = (
@@ -168,7 +168,27 @@ def _older_counts(after: date, until: date, substitutes: list[int], within: Any 
     )
     if within is not None:
         stmt = stmt.where(Order.customer_id.in_(select(within.c.customer_id)))
-    return stmt.cte("older")
+    return stmt
+
+
+def _older_range(as_of: date, cfg: ShopConfig) -> tuple[date, date] | None:
+    """The part of the lookback before the ranked horizon: (after, until], or None if none."""
+    cc = cfg.consumption
+    recent = recent_days(cfg)
+    if recent >= cc.lookback_days:
+        return None
+    return as_of - timedelta(days=cc.lookback_days), as_of - timedelta(days=recent)
+
+
+def older_lines(as_of: date, cfg: ShopConfig, substitutes: list[int], customers: Any) -> Any:
+    """SELECT of each (customer, purchase key)'s counted lines in the lookback before the
+    `recent_days` (customer_id, pkey, n) for the customers in the table `customers` (None:
+    everyone), to keep in an indexed scratch table and pass back to `latest_purchases_query` as
+    its `older`; None when the horizon covers the whole lookback."""
+    span = _older_range(as_of, cfg)
+    if span is None:
+        return None
+    return _older_counts(*span, substitutes, customers)
 
 
 def _older_lines(
@@ -258,6 +278,7 @@ def latest_purchases_query(
     *,
     window_only: bool = True,
     latest: Any = None,
+    older: Any = None,
 ) -> Any:
     """SELECT of each (customer, purchase key)'s latest line with its profile and consumption days.
 
@@ -265,7 +286,9 @@ def latest_purchases_query(
     learned rhythm the bound uses the profile's clamps), and lines already late-touched are left
     out. Customers who may not get marketing (opt-out, consent) are left out too.
     `latest`: the `recent_lines` of the customers to look at, already in a table (the reminder
-    schedule's); without it, every customer's are ranked here.
+    schedule's); without it, every customer's are ranked here. `older`: their `older_lines`,
+    in a table keyed by (customer_id, pkey) (PostgreSQL: any plan then finds a count by its
+    key; a join to the aggregate itself may be planned as a nested loop over it).
     """
     cc = cfg.consumption
     nearest = min((p.min_days - p.buffer_days for p in cc.profiles), default=0)
@@ -290,19 +313,21 @@ def latest_purchases_query(
     # for (core.consumption.learned_days decides on the distinct dates)
     k = cc.learned_rhythm.min_purchases
     learnable: Any = ranked.c.n >= k
-    older: Any = None
-    if window_only and recent < cc.lookback_days:
-        # the key's purchases in the rest of the lookback: on PostgreSQL one hash aggregate, on
-        # SQLite counted per candidate through the orders' (customer, date) index; asked for
-        # only when the horizon holds fewer than k and the customer has k counted orders at
-        # all (fewer orders cannot hold k purchase dates)
-        after = as_of - timedelta(days=cc.lookback_days)
-        until = as_of - timedelta(days=recent)
-        if is_postgres(session):
-            older = _older_counts(after, until, substitutes, latest)
-            more: Any = func.coalesce(older.c.n, 0)
-        else:
-            more = _older_lines(ranked, after, until, substitutes, ranked)
+    span = _older_range(as_of, cfg) if window_only else None
+    if span is None:
+        older = None
+    else:
+        # the key's purchases in the rest of the lookback: on PostgreSQL one hash aggregate (or
+        # the schedule's table of it), on SQLite counted per candidate through the orders'
+        # (customer, date) index; asked for only when the horizon holds fewer than k and the
+        # customer has k counted orders at all (fewer orders cannot hold k purchase dates)
+        if older is None and is_postgres(session):
+            older = _older_counts(*span, substitutes, latest).cte("older")
+        more: Any = (
+            func.coalesce(older.c.n, 0)
+            if older is not None
+            else _older_lines(ranked, *span, substitutes, ranked)
+        )
         learnable = case(
             (ranked.c.n >= k, True),
             (Customer.order_count < k, False),

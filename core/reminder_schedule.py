@@ -55,6 +55,7 @@ from core.models import Customer, Order, ReminderSchedule, ReminderScheduleMeta
 from core.reminder_plan import Basket
 from core.reminder_query import (
     days_since,
+    older_lines,
     recent_lines,
     substitute_category_ids,
 )
@@ -93,6 +94,14 @@ _latest = Table(
     Column("buffer_days", Integer),
     Column("min_days", Integer),
     Column("max_days", Integer),
+    prefixes=["TEMPORARY"],
+)
+_older = Table(  # PostgreSQL: the latest lines' keys' counts before the horizon
+    "reminder_older",
+    MetaData(),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("pkey", BigInteger, primary_key=True),
+    Column("n", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
 _checks = Table(
@@ -178,6 +187,7 @@ class Schedule:
     full: bool
     started_at: datetime
     latest: Table = _latest
+    older: Table | None = None  # PostgreSQL: `older_lines` of the customers looked at
     seen: list[Candidate] = field(default_factory=list)
     evaluated: int = 0
 
@@ -217,6 +227,8 @@ class Schedule:
         )
         for table in (_checks, _latest, _evaluated):
             await session.execute(DropTable(table))
+        if self.older is not None:
+            await session.execute(DropTable(self.older))
         return self.evaluated
 
     async def _write_schedule(self) -> None:
@@ -344,6 +356,12 @@ async def open_schedule(
     lines = recent_lines(session, as_of, cfg, substitutes, customers)
     await session.execute(insert(_latest).from_select([c.name for c in _latest.c], lines))
     await analyze_scratch(session, _latest)
+    older = older_lines(as_of, cfg, substitutes, customers) if is_postgres(session) else None
+    if older is not None:
+        await _recreate(session, _older)
+        await session.execute(insert(_older).from_select(["customer_id", "pkey", "n"], older))
+        await analyze_scratch(session, _older)
+        run.older = _older
     if full:
         run.evaluated = int(
             await session.scalar(select(func.count(func.distinct(_latest.c.customer_id)))) or 0

@@ -62,8 +62,9 @@ async def due_items(
     cc = cfg.consumption
     substitutes = await substitute_category_ids(session, cc.substitutes_within_category)
     latest = schedule.latest if schedule is not None else None
+    older = schedule.older if schedule is not None else None
     stmt = latest_purchases_query(
-        session, as_of, cfg, substitutes, window_only=window_only, latest=latest
+        session, as_of, cfg, substitutes, window_only=window_only, latest=latest, older=older
     )
     # in (customer, key) order whatever the plan: a basket's items due the same day keep it, so
     # its wording must not depend on how the rows were read (FULL or through the schedule)
