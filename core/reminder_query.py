@@ -183,12 +183,15 @@ def _older_range(as_of: date, cfg: ShopConfig) -> tuple[date, date] | None:
 def older_lines(as_of: date, cfg: ShopConfig, substitutes: list[int], customers: Any) -> Any:
     """SELECT of each (customer, purchase key)'s counted lines in the lookback before the
     `recent_days` (customer_id, pkey, n) for the customers in the table `customers` (None:
-    everyone), to keep in an indexed scratch table and pass back to `latest_purchases_query` as
-    its `older`; None when the horizon covers the whole lookback."""
+    everyone) with k counted orders (the step's query asks only theirs), to keep in an indexed
+    scratch table and pass back to `latest_purchases_query` as its `older`; None when the
+    horizon covers the whole lookback."""
     span = _older_range(as_of, cfg)
     if span is None:
         return None
-    return _older_counts(*span, substitutes, customers)
+    k = cfg.consumption.learned_rhythm.min_purchases
+    enough = select(Customer.id).where(Customer.order_count >= k)
+    return _older_counts(*span, substitutes, customers).where(Order.customer_id.in_(enough))
 
 
 def _older_lines(

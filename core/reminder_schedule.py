@@ -29,6 +29,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -47,7 +48,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from core.clock import system_clock
 from core.db import is_postgres
@@ -96,14 +97,15 @@ _latest = Table(
     Column("max_days", Integer),
     prefixes=["TEMPORARY"],
 )
-_older = Table(  # PostgreSQL: the latest lines' keys' counts before the horizon
+_older = Table(  # PostgreSQL: the keys' counts before the horizon, indexed once filled
     "reminder_older",
     MetaData(),
-    Column("customer_id", BigInteger, primary_key=True),
-    Column("pkey", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("pkey", BigInteger, nullable=False),
     Column("n", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
+_older_key = Index("reminder_older_key", _older.c.customer_id, _older.c.pkey, unique=True)
 _checks = Table(
     "reminder_checks",
     MetaData(),
@@ -360,6 +362,7 @@ async def open_schedule(
     if older is not None:
         await _recreate(session, _older)
         await session.execute(insert(_older).from_select(["customer_id", "pkey", "n"], older))
+        await session.execute(CreateIndex(_older_key))  # one sort, not an insert per row
         await analyze_scratch(session, _older)
         run.older = _older
     if full:
