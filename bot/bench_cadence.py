@@ -188,7 +188,7 @@ def duckdb_lines(
     seconds, theirs = compared
     same = "same lines" if theirs == ours else f"DIFFERENT (ours {ours}, DuckDB {theirs})"
     out = [
-        f"reminder query (rows, Σ line id, Σ days, Σ purchases) = {ours}: {same}",
+        f"reminder query (rows, Σ line id, Σ days, learnable rows) = {ours}: {same}",
         f"reminder query: ours {ours_seconds:.1f} s, DuckDB {seconds:.2f} s "
         f"(×{ours_seconds / seconds:.1f})",
     ]
