@@ -8,10 +8,13 @@ of core.consumption, and keeps only lines whose due date is near `as_of`.
 Only the recent purchases are ranked: a line can be due, basket-able or late today only if it was
 bought within the profiles' longest horizon, and any later purchase of the same key is more recent
 still, so ranking the lines of that horizon finds the same latest lines as ranking the whole
-lookback (a fraction of the rows to sort). How many purchases of the key the lookback holds (the
-learned rhythm needs `min_purchases`) is then the horizon's count plus the older lines, counted
-per candidate through the orders' (customer, date) index — only for the few rows that get that
-far. A second statement fetches the purchase dates of the candidates with enough history.
+lookback (a fraction of the rows to sort). Whether the key has enough history for a learned
+rhythm (`min_purchases`: `learnable`) is then the horizon's count plus the older lines — asked
+only when the horizon's count is short and the customer has that many counted orders at all,
+per candidate through the orders' (customer, date) index on SQLite, from a table keyed by
+(customer, key) on PostgreSQL. A second statement fetches the purchase dates of the learnable
+candidates. The reminder schedule keeps the latest lines with their profile's terms in a scratch
+table (`recent_lines`), so the profiles are joined once per run.
 """
 
 from __future__ import annotations
