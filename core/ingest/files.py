@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import aclosing, contextmanager
 from typing import IO, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.bulk import large_cache
 from core.clock import Clock, system_clock
-from core.db import SessionFactory, foreign_keys_enforced, unit_of_work, write_unit_of_work
+from core.db import (
+    SessionFactory,
+    foreign_keys_enforced,
+    is_postgres,
+    unit_of_work,
+    write_unit_of_work,
+)
 from core.ingest.customers import CUSTOMER_COLUMNS, CustomerImport
 from core.ingest.order_feed import order_batches
 from core.ingest.order_writer import OrderWriter, load_products
@@ -20,6 +26,11 @@ from core.ingest.products import PRODUCT_COLUMNS, write_products
 from core.ingest.reading import Columns, CsvRows, ProgressCallback, Refused
 from core.ingest.report import ImportReport
 from core.models.orders import Order
+
+# PostgreSQL: an orders load of at least this many accepted lines ends with VACUUM (ANALYZE)
+# of the tables it wrote (see `settle_after_load`).
+SETTLE_FROM_LINES = 100_000
+_LOADED_TABLES = ("customers", "orders", "order_lines")
 
 
 class NotAFirstLoad(Exception):
@@ -131,8 +142,23 @@ async def load_orders(
     apart in the file) are its own, which nothing references yet; and the write lock keeps
     every other writer out until it commits. Whether the shop has orders is asked again inside
     that transaction: if one arrived in between, the import starts over with the checks on.
-    Everything else (PostgreSQL, a shop with orders) is a plain `import_orders`.
+    Everything else (PostgreSQL, a shop with orders) is a plain `import_orders`. A large load
+    then settles the tables it wrote (`settle_after_load`).
     """
+    report = await _load_orders(factory, stream, source, on_progress=on_progress, clock=clock)
+    if report.accepted >= SETTLE_FROM_LINES:
+        await settle_after_load(factory, _LOADED_TABLES)
+    return report
+
+
+async def _load_orders(
+    factory: SessionFactory,
+    stream: IO[Any],
+    source: str,
+    *,
+    on_progress: ProgressCallback | None,
+    clock: Clock,
+) -> ImportReport:
     start = stream.tell()
     async with unit_of_work(factory) as session:
         first_load = not await _has_orders(session)
@@ -146,6 +172,24 @@ async def load_orders(
             stream.seek(start)
     async with write_unit_of_work(factory) as session:
         return await import_orders(session, stream, source, on_progress=on_progress, clock=clock)
+
+
+async def settle_after_load(factory: SessionFactory, tables: Sequence[str]) -> None:
+    """PostgreSQL: VACUUM (ANALYZE) the tables a large load wrote (outside any transaction).
+
+    The load leaves a dead version of every customer row whose figures it rewrote, tables
+    whose visibility map is unset (index-only scans then read the heap too) and stale planner
+    statistics; autovacuum would settle them some minutes later, this does before the next
+    run needs it (bench shop, 8M lines: 3.9 s of VACUUM; the first cadence run 182.6 → 173.1 s,
+    predictions' summary 15.2 → 7.7 s). SQLite needs none of it.
+    """
+    async with factory() as session:
+        engine = session.bind
+    if not isinstance(engine, AsyncEngine) or not is_postgres(engine):
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
 
 
 async def load_csv(

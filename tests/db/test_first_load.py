@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -195,5 +195,39 @@ async def test_import_orders_refuses_to_write_without_checks_into_a_shop_with_or
                     session, io.BytesIO((DATA / "orders.csv").read_bytes()), "orders.csv"
                 )
         assert await stored(factory) == before
+    finally:
+        await engine.dispose()
+
+
+async def _vacuumed(factory: SessionFactory) -> dict[str, bool]:
+    """PostgreSQL: for each table the load writes, whether it was vacuumed and analyzed."""
+    async with factory() as session:
+        found = await session.execute(
+            text(
+                "SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+                " FROM pg_stat_user_tables WHERE relname IN ('customers', 'orders', 'order_lines')"
+            )
+        )
+        return {name: bool(done) for name, done in found.all()}
+
+
+@pytest.mark.parametrize("threshold", [6, 7])  # the load accepts 6 lines
+async def test_a_large_load_settles_the_tables_it_wrote(
+    backend: str,
+    new_database: Callable[[], Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    threshold: int,
+) -> None:
+    monkeypatch.setattr(files_module, "SETTLE_FROM_LINES", threshold)
+    engine, factory, _ = await shop(new_database)
+    try:
+        report = await first_load(factory)
+        assert report.accepted == 6
+        if backend == "sqlite":
+            return  # nothing to settle, and no VACUUM (ANALYZE) statement sent
+        settled = threshold <= report.accepted
+        assert await _vacuumed(factory) == dict.fromkeys(
+            ("customers", "orders", "order_lines"), settled
+        )
     finally:
         await engine.dispose()
