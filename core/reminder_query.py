@@ -12,15 +12,13 @@ lookback (a fraction of the rows to sort). Whether the key has enough history fo
 rhythm (`min_purchases`: `learnable`) is then the horizon's count plus the older lines — asked
 only when the horizon's count is short and the customer has that many counted orders at all,
 per candidate through the orders' (customer, date) index on SQLite, from a table keyed by
-(customer, key) on PostgreSQL. A second statement fetches the purchase dates of the learnable
-candidates. The reminder schedule keeps the latest lines with their profile's terms in a scratch
+(customer, key) on PostgreSQL. core.purchase_history then fetches the purchase dates of the
+learnable candidates. The reminder schedule keeps the latest lines with their profile's terms in a scratch
 table (`recent_lines`), so the profiles are joined once per run.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -30,7 +28,6 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
-    bindparam,
     case,
     cast,
     func,
@@ -38,7 +35,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,7 +65,7 @@ async def substitute_category_ids(session: AsyncSession, codes: Sequence[str]) -
     return list((await session.scalars(select(Category.id).where(Category.code.in_(codes)))).all())
 
 
-def _purchase_key(substitutes: list[int]) -> Any:
+def purchase_key(substitutes: list[int]) -> Any:
     """What a repurchase must match: the product, or (substitute categories) minus the category."""
     if not substitutes:
         return OrderLine.product_id
@@ -81,7 +77,7 @@ def _purchase_key(substitutes: list[int]) -> Any:
 def _ranked_lines(as_of: date, days: int, substitutes: list[int], customers: Any = None) -> Any:
     """Counted purchase lines of the last `days` days, ranked newest first per purchase key, with
     the key's count of lines in those days (`n`); only `customers`' (a table) when given."""
-    pkey = _purchase_key(substitutes)
+    pkey = purchase_key(substitutes)
     partition = (Order.customer_id, pkey)
     stmt = (
         select(
@@ -122,7 +118,7 @@ def _latest_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
     row_number() ranks first. The join compares `orders.id + 0` so that SQLite (no planner
     statistics) starts from the orders of the period instead of reading every line.
     """
-    pkey = _purchase_key(substitutes)
+    pkey = purchase_key(substitutes)
     newest = func.max(func.printf("%s%019d%019d", Order.order_date, Order.id, OrderLine.id))
     return (
         select(
@@ -152,7 +148,7 @@ def _latest_lines(as_of: date, days: int, substitutes: list[int]) -> Any:
 def _older_counts(after: date, until: date, substitutes: list[int], within: Any = None) -> Any:
     """SELECT of each (customer, purchase key)'s count of counted lines bought in (after, until];
     only of the customers in `within` (a table with a customer_id) when given."""
-    pkey = _purchase_key(substitutes)
+    pkey = purchase_key(substitutes)
     stmt = (
         select(
             Order.customer_id.label("customer_id"),
@@ -197,7 +193,7 @@ def older_lines(as_of: date, cfg: ShopConfig, substitutes: list[int], customers:
     return _older_counts(*span, substitutes, customers).where(Order.customer_id.in_(enough))
 
 
-def _older_lines(
+def _older_count_of(
     ranked: Any, after: date, until: date, substitutes: list[int], correlate: Any
 ) -> Any:
     """Scalar subquery: the candidate's counted lines of its purchase key in (after, until]."""
@@ -332,7 +328,7 @@ def latest_purchases_query(
         more: Any = (
             func.coalesce(older.c.n, 0)
             if older is not None
-            else _older_lines(ranked, *span, substitutes, ranked)
+            else _older_count_of(ranked, *span, substitutes, ranked)
         )
         learnable = case(
             (ranked.c.n >= k, True),
@@ -403,62 +399,3 @@ def latest_purchases_query(
     if cfg.messaging.consent_policy == "erp_flag":
         stmt = stmt.where(Customer.marketing_consent.is_(True))
     return stmt
-
-
-def _key_table(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> Any:
-    """The (customer, purchase key) pairs as a table `keys(customer_id, pkey)`, sent as two
-    parameters however many pairs there are (PostgreSQL: unnest of two arrays; SQLite: json_each)."""
-    if is_postgres(session):
-        customers = bindparam(None, [c for c, _ in keys], type_=ARRAY(BigInteger))
-        pkeys = bindparam(None, [k for _, k in keys], type_=ARRAY(BigInteger))
-        return (
-            func.unnest(customers, pkeys)
-            .table_valued("customer_id", "pkey")
-            .render_derived(name="keys")
-        )
-    listed = func.json_each(bindparam(None, json.dumps(keys))).table_valued("value").alias("each")
-    return (
-        select(
-            func.json_extract(listed.c.value, "$[0]").label("customer_id"),
-            func.json_extract(listed.c.value, "$[1]").label("pkey"),
-        )
-        .select_from(listed)
-        .subquery("keys")
-    )
-
-
-async def purchase_dates(
-    session: AsyncSession,
-    as_of: date,
-    cfg: ShopConfig,
-    substitutes: list[int],
-    keys: set[tuple[int, int]],
-) -> dict[tuple[int, int], list[date]]:
-    """Distinct purchase dates (sorted) of the given (customer, purchase key) pairs in the lookback.
-
-    The pairs go to the database as one table, so only their own lines come back (not every
-    purchase of their customers)."""
-    if not keys:
-        return {}
-    wanted = _key_table(session, sorted(keys))
-    pkey = _purchase_key(substitutes)
-    stmt = (
-        select(wanted.c.customer_id, wanted.c.pkey, Order.order_date)
-        .select_from(wanted)
-        .join(Order, Order.customer_id == wanted.c.customer_id)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(
-            Order.status.in_(COUNTED_STATUSES),
-            Order.order_date > as_of - timedelta(days=cfg.consumption.lookback_days),
-            Order.order_date <= as_of,
-            pkey == wanted.c.pkey,
-        )
-        .distinct()
-    )
-    dates: dict[tuple[int, int], list[date]] = defaultdict(list)
-    for customer_id, key, day in (await session.execute(stmt)).all():
-        dates[(customer_id, key)].append(day)
-    for found in dates.values():
-        found.sort()
-    return dates

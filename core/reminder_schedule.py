@@ -141,7 +141,8 @@ def next_check_of(
 
     A due item is reminded on its due date at the latest (earlier only in a basket of an item
     due sooner, which has its own check); the late touch comes late_after days after the due
-    date (and may until late_until days after it); a learned rhythm changes when the key's oldest purchase leaves the lookback."""
+    date (and may come until late_until days after it); a learned rhythm changes when the key's
+    oldest purchase leaves the lookback."""
     tomorrow = as_of + timedelta(days=1)
     found: list[date] = []
     if not (c.due_sent or sent_due) and c.due_date + timedelta(days=late_after - 1) >= tomorrow:

@@ -23,6 +23,7 @@ from core.consumption import learned_days, next_reminder_date, purchase_interval
 from core.coupons import CouponRequest, issue_coupons
 from core.models import Agent, Reminder, Task
 from core.outbox import queue_messages
+from core.purchase_history import purchase_dates
 from core.reminder_plan import (
     Basket,
     DueItem,
@@ -33,7 +34,7 @@ from core.reminder_plan import (
     reminder_rows,
     task_for,
 )
-from core.reminder_query import latest_purchases_query, purchase_dates, substitute_category_ids
+from core.reminder_query import latest_purchases_query, substitute_category_ids
 from core.reminder_schedule import Candidate, Schedule, open_schedule
 from core.shopconfig.loader import ShopConfig
 from core.sqlbulk import insert_ignore

@@ -268,9 +268,9 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             for f in FIELDS
         ]
         first = func.coalesce(func.sum(case((ch.c.first, 1), else_=0)), 0)
-        found = (await session.execute(select(*tallies, first))).one()
-        counts = {f"{f}_changed": int(n) for f, n in zip(FIELDS, found, strict=False)}
-        counts["first_segmented"] = int(found[-1])
+        *per_field, firsts = (await session.execute(select(*tallies, first))).one()
+        counts = {f"{f}_changed": int(n) for f, n in zip(FIELDS, per_field, strict=True)}
+        counts["first_segmented"] = int(firsts)
         for field in FIELDS:
             old, new = ch.c[f"old_{field}"], ch.c[f"new_{field}"]
             changed = select(
