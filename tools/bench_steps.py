@@ -72,9 +72,10 @@ async def build(args: argparse.Namespace) -> None:
 class StatementTimes:
     """Seconds per SQL statement (by its first words), from the engine's cursor events."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, dump: str | None = None) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        self.dump = dump  # a file for the full text and parameters of statements over 1 s
         event.listen(engine.sync_engine, "before_cursor_execute", self._before)
         event.listen(engine.sync_engine, "after_cursor_execute", self._after)
 
@@ -84,7 +85,11 @@ class StatementTimes:
     def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         began = conn.info["statement_began"].pop()
         key = " ".join(statement.split())[:150]
-        self.seconds[key] += time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        self.seconds[key] += seconds
+        if self.dump and seconds > 1:
+            with open(self.dump, "a") as out:
+                out.write(f"-- {seconds:.2f} s\n{statement}\n-- parameters: {args[0]!r}\n\n")
         self.calls[key] += 1
 
     def lines(self, top: int) -> list[str]:
@@ -111,7 +116,7 @@ async def run(args: argparse.Namespace) -> None:
         shutil.copyfile(args.sqlite, target)
         url = f"sqlite+aiosqlite:///{target}"
     engine = make_engine(url)
-    times = StatementTimes(engine) if args.statements else None
+    times = StatementTimes(engine, args.dump_slow) if args.statements else None
     try:
         await upgrade(engine)
         sessions = make_session_factory(engine)
@@ -195,6 +200,11 @@ def main() -> None:
         help="print the N statements that took longest (seconds summed over their calls)",
     )  # fmt: skip
     r.add_argument("--workdir", default=None)
+    r.add_argument(
+        "--dump-slow",
+        default=None,
+        help="with --statements: write statements over 1 s to this file",
+    )
     for p in (b, r):
         where = p.add_mutually_exclusive_group(required=True)
         where.add_argument("--sqlite", help="the saved shop's SQLite file")

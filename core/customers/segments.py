@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Date,
     Float,
@@ -222,7 +221,6 @@ _changes = Table(
     *(Column(f"old_{f}", String(16), nullable=False) for f in FIELDS),
     *(Column(f"new_{f}", String(16), nullable=False) for f in FIELDS),
     Column("cause", String(16), nullable=False),
-    Column("first", Boolean, nullable=False),  # never segmented before: no transition
     prefixes=["TEMPORARY"],
 )
 
@@ -230,16 +228,17 @@ _changes = Table(
 async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict[str, int]:
     """Recompute every customer's segments for `as_of`; log each change as a transition.
 
-    One scan computes the rule for everyone and keeps only the customers whose segments change,
-    or who were never segmented; the transitions and the UPDATE then touch those rows alone (on
-    PostgreSQL an UPDATE of every customer every day would write a new version of every row and
-    its index entries). A customer's first segmentation (`segments_as_of` NULL: just imported,
-    or the shop's first run over its history) is where they start, not a change: the columns'
-    defaults were never their state, so it logs no transition; later changes do (a prospect who
-    then orders: prospect → new). `segments_as_of` is the date of the computation that last
-    changed a customer's segments (or first segmented them).
-    Counts: `{field}_changed`, customers whose field changed (first segmentations included);
-    `first_segmented`.
+    One scan computes the rule for the segmented customers and keeps only those whose segments
+    change; the transitions and the UPDATE then touch those rows alone (on PostgreSQL an UPDATE
+    of every customer every day would write a new version of every row). A customer's first
+    segmentation (`segments_as_of` NULL: just imported, or the shop's first run over its
+    history) is where they start, not a change: the columns' defaults were never their state,
+    so it logs no transition and is written by one UPDATE computing the rule in place (on a
+    first run, every customer: no scratch row, no lookup per row); later changes are logged (a
+    prospect who then orders: prospect → new). `segments_as_of` is the date of the computation
+    that last changed a customer's segments (or first segmented them).
+    Counts: `{field}_changed`, segmented customers whose field changed (each logged as a
+    transition); `first_segmented`, customers segmented for the first time.
     """
     seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
     model_cfg: PredictionsConfig | None = getattr(cfg, "predictions", None)
@@ -251,15 +250,13 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             *(getattr(Customer, f).label(f"old_{f}") for f in FIELDS),
             *(exprs[f].label(f"new_{f}") for f in FIELDS),
             exprs["_cause"].label("cause"),
-            Customer.segments_as_of.is_(None).label("first"),
-        )
+        ).where(Customer.segments_as_of.is_not(None))
     ).subquery()
     async with scratch_table(session, _changes) as ch:
         differs = or_(*(computed.c[f"old_{f}"] != computed.c[f"new_{f}"] for f in FIELDS))
         await session.execute(
             ch.insert().from_select(
-                [c.name for c in ch.columns],
-                select(*computed.c).where(or_(differs, computed.c.first)),
+                [c.name for c in ch.columns], select(*computed.c).where(differs)
             )
         )
         await analyze_scratch(session, ch)
@@ -267,10 +264,8 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             func.coalesce(func.sum(case((ch.c[f"old_{f}"] != ch.c[f"new_{f}"], 1), else_=0)), 0)
             for f in FIELDS
         ]
-        first = func.coalesce(func.sum(case((ch.c.first, 1), else_=0)), 0)
-        *per_field, firsts = (await session.execute(select(*tallies, first))).one()
+        per_field = (await session.execute(select(*tallies))).one()
         counts = {f"{f}_changed": int(n) for f, n in zip(FIELDS, per_field, strict=True)}
-        counts["first_segmented"] = int(firsts)
         for field in FIELDS:
             old, new = ch.c[f"old_{field}"], ch.c[f"new_{field}"]
             changed = select(
@@ -280,7 +275,7 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
                 new,
                 literal(as_of, Date),
                 ch.c.cause if field == "lifecycle_stage" else literal("rules"),
-            ).where(old != new, ch.c.first.is_(False))
+            ).where(old != new)
             stmt = dialect_insert(session, SegmentTransition).from_select(
                 ["customer_id", "field", "from_value", "to_value", "transition_date", "cause"],
                 changed,
@@ -305,4 +300,11 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
             .where(which)
             .execution_options(synchronize_session=False)
         )
+    first = await session.execute(
+        update(Customer)
+        .values(segments_as_of=as_of, **{f: exprs[f] for f in FIELDS})
+        .where(Customer.segments_as_of.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    counts["first_segmented"] = first.rowcount  # type: ignore[attr-defined]
     return counts

@@ -31,8 +31,10 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         Index("ix_customers_agent", "assigned_agent_id"),
-        Index("ix_customers_segment", "lifecycle_stage", "priority_level"),
         Index("ix_customers_last_order", "last_order_date"),
+        # room on each page for a new version of its rows: segment changes and tier upgrades
+        # stay on the page without new index entries (migration 0003_customers_hot_updates)
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

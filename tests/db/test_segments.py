@@ -6,10 +6,11 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.customers.segments import classify, refresh_segments
+from core.db import is_postgres
 from core.models import Customer, SegmentTransition
 from core.shopconfig.schema import SegmentsConfig
 
@@ -79,8 +80,11 @@ async def test_exact_segments_and_transitions(session: AsyncSession) -> None:
         "vip": ("vip", "active", "hot"),
     }
     # the defaults (new/prospect/warm) were never these customers' state: their first
-    # segmentation is where they start, counted but not logged as a transition
-    assert (counts["lifecycle_stage_changed"], counts["first_segmented"]) == (4, 5)
+    # segmentation is where they start, counted as such, not as changes, and not logged
+    assert counts == {
+        **{f"{f}_changed": 0 for f in ("customer_type", "lifecycle_stage", "priority_level")},
+        "first_segmented": 5,
+    }
     assert (await session.scalars(select(SegmentTransition))).all() == []
     assert {c.segments_as_of for c in people.values()} == {AS_OF}
 
@@ -176,7 +180,9 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
     b = _customer(2, **active)
     c = _customer(3, **active)
     stale = _customer(4, **active)
-    session.add_all([a, b, c, stale])
+    # never segmented: the first segmentation computes the same rule in place, model included
+    fresh = _customer(5, **{**active, "segments_as_of": None})
+    session.add_all([a, b, c, stale, fresh])
     model = PredictionModel(
         version="bgnbd-2026-03-30", fitted_on=date(2026, 3, 30), status="fitted"
     )
@@ -187,6 +193,7 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
         (b, 0.4, AS_OF),
         (c, 0.9, AS_OF),
         (stale, 0.05, date(2026, 3, 1)),
+        (fresh, 0.4, AS_OF),
     ):
         session.add(
             CustomerPrediction(
@@ -199,17 +206,19 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
             )
         )
     await session.commit()
-    await refresh_segments(session, AS_OF, Cfg)
+    counts = await refresh_segments(session, AS_OF, Cfg)
     await session.commit()
-    for cust in (a, b, c, stale):
+    for cust in (a, b, c, stale, fresh):
         await session.refresh(cust)
-    assert [x.lifecycle_stage for x in (a, b, c, stale)] == [
+    assert [x.lifecycle_stage for x in (a, b, c, stale, fresh)] == [
         "churned",
         "at_risk",
         "active",
         "active",
+        "at_risk",
     ]
     assert a.priority_level == "cold"
+    assert (counts["lifecycle_stage_changed"], counts["first_segmented"]) == (4, 1)
     causes = dict(
         (
             await session.execute(
@@ -220,7 +229,7 @@ async def test_p_alive_makes_stage_graver_and_is_logged_as_model(session: AsyncS
         ).all()
     )
     assert causes == {a.id: "model", b.id: "model", c.id: "rules", stale.id: "rules"}
-    for cust, p in ((a, 0.1), (b, 0.4), (c, 0.9)):
+    for cust, p in ((a, 0.1), (b, 0.4), (c, 0.9), (fresh, 0.4)):
         expected = classify(
             order_count=cust.order_count,
             total_spend=cust.total_spend,
@@ -280,3 +289,59 @@ async def test_only_customers_whose_segments_change_are_written(session: AsyncSe
     assert [(t.customer_id, t.field, t.from_value, t.to_value) for t in logged] == [
         (prospect.id, "lifecycle_stage", "prospect", "new")
     ]
+
+
+# what the daily steps rewrite in many customers at once (segments; membership's upgrades)
+DAILY_COLUMNS = {
+    "customer_type",
+    "lifecycle_stage",
+    "priority_level",
+    "segments_as_of",
+    "tier",
+    "tier_since",
+}
+
+
+async def test_no_index_holds_what_the_daily_steps_rewrite(session: AsyncSession) -> None:
+    """An index on a segment or tier column would turn each change into new index entries (and,
+    on PostgreSQL, a new row version elsewhere instead of a heap-only one on the same page)."""
+    indexes = await session.run_sync(
+        lambda s: inspect(s.connection()).get_indexes("customers")  # type: ignore[no-untyped-call]
+    )
+    assert {i["name"]: set(i["column_names"]) & DAILY_COLUMNS for i in indexes} == {
+        i["name"]: set() for i in indexes
+    }
+    assert "ix_customers_last_order" in {i["name"] for i in indexes}  # the inspection sees them
+
+
+async def test_segment_changes_stay_on_their_page_in_postgres(session: AsyncSession) -> None:
+    if not is_postgres(session):
+        return  # SQLite has no row versions: nothing to check
+    options = await session.scalar(
+        text("SELECT reloptions FROM pg_class WHERE relname = 'customers'")
+    )
+    assert options == ["fillfactor=50"]
+    session.add_all(
+        _customer(
+            8000 + i,
+            order_count=1,
+            total_spend=Decimal(500),
+            first_order_date=AS_OF - timedelta(days=80 + i),
+            last_order_date=AS_OF - timedelta(days=80 + i),
+        )
+        for i in range(40)
+    )
+    await session.commit()
+    counts = await refresh_segments(session, AS_OF, CFG)
+    # this transaction's own statistics: every row written, each a heap-only update
+    updated, hot = (
+        await session.execute(
+            text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'customers'"
+            )
+        )
+    ).one()
+    await session.commit()
+    assert counts["first_segmented"] == 40
+    assert (updated, hot) == (40, 40)
