@@ -114,7 +114,8 @@ def write_shop(
         while written < lines:
             order_no += 1
             phone = _phone_forms(rng, rng.choice(numbers))
-            day = start + timedelta(days=rng.randrange(450))
+            # as in an ERP export, order numbers follow the order dates (spread evenly)
+            day = start + timedelta(days=written * 450 // lines)
             at = (
                 day.isoformat()
                 if rng.random() < 0.5

@@ -42,14 +42,17 @@ class ReminderSchedule(Base):
     `next_check` is the earliest date on which the customer's purchases could produce a reminder
     or a late touch (NULL: none without a new order); the flags and the order count are compared
     each day with the customer's current ones, so a change re-evaluates them.
+
+    A cache the step rewrites (every row on a FULL run), always from a join with customers:
+    `customer_id` carries no foreign key, whose per-row check and row lock on the customer
+    cost a FULL run on PostgreSQL more than the rows themselves (migration 0004). Customers
+    are never deleted; a row without its customer would only be joined to nothing.
     """
 
     __tablename__ = "reminder_schedule"
     __table_args__ = (Index("ix_reminder_schedule_next_check", "next_check"),)
 
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    customer_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     next_check: Mapped[date | None] = mapped_column(Date)
     evaluated_on: Mapped[date] = mapped_column(Date)
     opted_out: Mapped[bool] = mapped_column(Boolean)

@@ -108,7 +108,10 @@ async def run_predictions_step(
 
 
 def _finite_or_none(values: np.ndarray) -> list[float | None]:
-    return [float(v) if np.isfinite(v) else None for v in values]
+    """Python floats, None for NaN and ±inf (numpy converts, no per-value Python loop)."""
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return cast(list[float | None], out.tolist())
 
 
 async def write_scores(

@@ -152,9 +152,12 @@ async def summary_rows(session: AsyncSession, as_of: date) -> list[CustomerSumma
 
 
 async def summary_arrays(session: AsyncSession, as_of: date) -> SummaryArrays:
-    """Every customer's summary at `as_of` as numpy arrays ordered by customer id (one query)."""
-    result = await session.execute(summary_query(dialect_name(session), as_of))
-    rows = result.all()
+    """Every customer's summary at `as_of` as numpy arrays ordered by customer id (one query).
+
+    Read on the session's connection (Core rows): the ORM's row handling costs about a second
+    per million customers and maps nothing here."""
+    connection = await session.connection()
+    rows = (await connection.execute(summary_query(dialect_name(session), as_of))).all()
     if not rows:
         empty = np.empty(0, dtype=np.float64)
         return SummaryArrays(np.empty(0, dtype=np.int64), empty, empty, empty, empty)
