@@ -131,12 +131,17 @@ def _from_unnest(stmt: Any, table: Table, rows: Sequence[dict[str, Any]]) -> Any
     """`stmt` (an INSERT with its ON CONFLICT) fed by one unnest over per-column arrays."""
     given = list(rows[0])
     defaults = _python_defaults(table, given)
-    names = given + list(defaults)
-    params: list[Any] = []
-    for name in given:
-        params.append(_array(table, name, [row[name] for row in rows]))
-    for name, value in defaults.items():
-        params.append(_array(table, name, [value] * len(rows)))
+    columns = {name: [row[name] for row in rows] for name in given}
+    columns.update((name, [value] * len(rows)) for name, value in defaults.items())
+    return from_columns(stmt, table, columns)
+
+
+def from_columns(stmt: Any, table: Table, columns: dict[str, list[Any]]) -> Any:
+    """PostgreSQL: `stmt` (an INSERT, with its ON CONFLICT if any) fed by one unnest over the
+    given per-column value lists (of equal length): one statement and one array parameter per
+    column however many rows, no Python work per row."""
+    names = list(columns)
+    params = [_array(table, name, values) for name, values in columns.items()]
     unnested = func.unnest(*params).table_valued(*names).render_derived(name="given")
     picked: list[ColumnElement[Any]] = []
     for name in names:

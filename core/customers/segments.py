@@ -135,10 +135,27 @@ def _days_since(col: Any, as_of: date, dialect: str) -> ColumnElement[Any]:
     return func.julianday(literal(as_of.isoformat())) - func.julianday(col)
 
 
+def _current_prediction(as_of: date) -> ColumnElement[bool]:
+    """The customer's stored prediction counts for `as_of`: its own row, recent enough."""
+    return and_(
+        CustomerPrediction.customer_id == Customer.id,
+        CustomerPrediction.as_of >= as_of - timedelta(days=PREDICTION_MAX_AGE_DAYS),
+        CustomerPrediction.as_of <= as_of,
+    )
+
+
 def segment_expressions(
-    as_of: date, cfg: SegmentsConfig, dialect: str, model_cfg: PredictionsConfig | None = None
+    as_of: date,
+    cfg: SegmentsConfig,
+    dialect: str,
+    model_cfg: PredictionsConfig | None = None,
+    p_alive: Any = None,
 ) -> dict[str, Any]:
-    """SQL expressions over `customers` computing what `classify` computes (plus `_cause`)."""
+    """SQL expressions over `customers` computing what `classify` computes (plus `_cause`).
+
+    `p_alive`: a column holding the customer's current P(alive) or NULL (a statement that
+    outer-joins `customer_predictions` on `_current_prediction`); without it, a correlated
+    subquery per reference (fine for an UPDATE of customers nobody has scored yet)."""
     c = Customer
     silent = _days_since(c.last_order_date, as_of, dialect)
     since_first = _days_since(c.first_order_date, as_of, dialect)
@@ -170,15 +187,10 @@ def segment_expressions(
     )
     stage: Any = rule_stage
     if model_cfg is not None and model_cfg.enabled:
-        p = (
-            select(CustomerPrediction.p_alive)
-            .where(
-                CustomerPrediction.customer_id == c.id,
-                CustomerPrediction.as_of >= as_of - timedelta(days=PREDICTION_MAX_AGE_DAYS),
-                CustomerPrediction.as_of <= as_of,
-            )
-            .scalar_subquery()
-        )
+        p = p_alive
+        if p is None:
+            p = select(CustomerPrediction.p_alive).where(_current_prediction(as_of))
+            p = p.scalar_subquery()
         stage = case(
             (and_(p < model_cfg.p_alive_churned, rule_stage.in_(("active", "at_risk"))), "churned"),
             (and_(p < model_cfg.p_alive_at_risk, rule_stage == "active"), "at_risk"),
@@ -243,15 +255,20 @@ async def refresh_segments(session: AsyncSession, as_of: date, cfg: Any) -> dict
     seg_cfg: SegmentsConfig = cfg.segments if hasattr(cfg, "segments") else cfg
     model_cfg: PredictionsConfig | None = getattr(cfg, "predictions", None)
     assert session.bind is not None
-    exprs = segment_expressions(as_of, seg_cfg, session.bind.dialect.name, model_cfg)
-    computed = (
-        select(
-            Customer.id.label("customer_id"),
-            *(getattr(Customer, f).label(f"old_{f}") for f in FIELDS),
-            *(exprs[f].label(f"new_{f}") for f in FIELDS),
-            exprs["_cause"].label("cause"),
-        ).where(Customer.segments_as_of.is_not(None))
-    ).subquery()
+    dialect = session.bind.dialect.name
+    exprs = segment_expressions(as_of, seg_cfg, dialect, model_cfg)
+    # the scan of segmented customers joins their predictions once (the rule refers to P(alive)
+    # up to six times: as a correlated subquery, each reference was a lookup per customer)
+    joined = segment_expressions(as_of, seg_cfg, dialect, model_cfg, CustomerPrediction.p_alive)
+    scan = select(
+        Customer.id.label("customer_id"),
+        *(getattr(Customer, f).label(f"old_{f}") for f in FIELDS),
+        *(joined[f].label(f"new_{f}") for f in FIELDS),
+        joined["_cause"].label("cause"),
+    )
+    if model_cfg is not None and model_cfg.enabled:
+        scan = scan.outerjoin(CustomerPrediction, _current_prediction(as_of))
+    computed = scan.where(Customer.segments_as_of.is_not(None)).subquery()
     async with scratch_table(session, _changes) as ch:
         differs = or_(*(computed.c[f"old_{f}"] != computed.c[f"new_{f}"] for f in FIELDS))
         await session.execute(

@@ -122,11 +122,18 @@ class PredictionModel(Base):
 
 
 class CustomerPrediction(Base):
-    """The latest score of a customer under the latest fitted model."""
+    """The latest score of a customer under the latest fitted model.
+
+    A cache the predictions step upserts for every scored customer each day, from their
+    orders: `customer_id` carries no foreign key (its per-row check and row lock on the
+    customer cost the first scoring on PostgreSQL a third of its time; migration 0004), and on
+    PostgreSQL the table keeps half of each page free so the daily rewrite stays on the page.
+    """
 
     __tablename__ = "customer_predictions"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 50}},)
 
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     as_of: Mapped[date] = mapped_column(Date)
     model_id: Mapped[int] = mapped_column(ForeignKey("prediction_models.id"))
     p_alive: Mapped[float] = mapped_column(Float)

@@ -16,8 +16,10 @@ from core.predictions.config import PredictionsConfig
 from core.predictions.gammagamma import GammaGammaParams
 from core.predictions.scoring import FitOutcome, Scores, fit_models, json_safe, score
 from core.predictions.summary import dialect_name, summary_arrays
+from core.sqlbulk import from_columns
 
-WRITE_BATCH = 20_000
+WRITE_BATCH = 20_000  # SQLite: rows per executemany
+UNNEST_BATCH = 200_000  # PostgreSQL: rows per INSERT … SELECT FROM unnest
 
 
 def model_version(as_of: date) -> str:
@@ -147,8 +149,9 @@ async def write_scores(
         compiled = stmt.compile(dialect=session.get_bind().dialect)
         positions = [names.index(n) for n in compiled.positiontup or []]
         connection = await session.connection()
-    for start in range(0, keep.size, WRITE_BATCH):
-        idx = keep[start : start + WRITE_BATCH]
+    batch = WRITE_BATCH if dialect == "sqlite" else UNNEST_BATCH
+    for start in range(0, keep.size, batch):
+        idx = keep[start : start + batch]
         columns = {
             "customer_id": scores.customer_id[idx].tolist(),
             "as_of": [as_of.isoformat() if dialect == "sqlite" else as_of] * idx.size,
@@ -160,14 +163,12 @@ async def write_scores(
             "clv_12m": _finite_or_none(scores.clv[idx]),
             "prev_p_alive": [None] * idx.size,
         }
-        ordered = [columns[n] for n in names]
         if dialect == "sqlite":
+            ordered = [columns[n] for n in names]
             rows = list(zip(*(ordered[i] for i in positions), strict=True))
             await connection.exec_driver_sql(str(compiled), rows)
-        else:
-            await session.execute(
-                stmt, [dict(zip(names, r, strict=True)) for r in zip(*ordered, strict=True)]
-            )
+        else:  # one INSERT … SELECT FROM unnest(arrays) per batch
+            await session.execute(from_columns(stmt, table, columns))
     # Customers scored before but not now (every order cancelled since) lose their stale score.
     await session.execute(delete(CustomerPrediction).where(CustomerPrediction.as_of < as_of))
     return int(keep.size), int(scores.p_alive.size - keep.size)

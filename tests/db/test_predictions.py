@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import is_postgres
 from core.models import (
     Category,
     ConsumptionProfile,
@@ -183,6 +184,37 @@ async def test_step_twice_for_one_date_changes_nothing(session: AsyncSession):
     # a week on, the model is refitted under a new version
     week = await run_predictions_step(session, as_of + timedelta(days=7), cfg)
     assert week["refitted"] is True and week["model"] == "bgnbd-2026-01-08"
+
+
+async def test_the_daily_rescore_rewrites_scores_in_place(session: AsyncSession):
+    """Every day rewrites every score: without a foreign key on the customer (no per-row check,
+    no row lock on customers) and, on PostgreSQL, as heap-only updates on half-empty pages."""
+    keys = await session.run_sync(
+        lambda s: inspect(s.connection()).get_foreign_keys("customer_predictions")  # type: ignore[no-untyped-call]
+    )
+    assert [k["referred_table"] for k in keys] == ["prediction_models"]
+    await add_synthetic_shop(session, 400, 365)
+    await session.commit()
+    as_of = START + timedelta(days=365)
+    cfg = PredictionsConfig()
+    assert (await run_predictions_step(session, as_of, cfg))["scored"] == 400
+    await session.commit()
+    assert (await run_predictions_step(session, as_of + timedelta(days=1), cfg))["scored"] == 400
+    if not is_postgres(session):
+        return
+    options = await session.scalar(
+        text("SELECT reloptions FROM pg_class WHERE relname = 'customer_predictions'")
+    )
+    assert options == ["fillfactor=50"]
+    updated = (
+        await session.execute(
+            text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'customer_predictions'"
+            )
+        )
+    ).one()
+    assert tuple(updated) == (400, 400)
 
 
 async def test_predictions_are_finite_and_readable(session: AsyncSession):
