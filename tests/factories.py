@@ -6,13 +6,14 @@ Append new factories at the end; keep the existing signatures.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Inspector
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import local_date
@@ -301,3 +302,12 @@ async def make_redemption(
     session.add(redemption)
     await session.flush()
     return redemption
+
+
+T = TypeVar("T")
+
+
+async def inspected(session: AsyncSession, read: Callable[[Inspector], T]) -> T:
+    """What the schema inspector says of the session's database, e.g.
+    `await inspected(session, lambda i: i.get_indexes("customers"))`."""
+    return await session.run_sync(lambda s: read(inspect(s.connection())))  # type: ignore[no-untyped-call]

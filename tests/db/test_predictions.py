@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import is_postgres
@@ -38,6 +38,7 @@ from core.predictions.reminder_replay import replay_reminders
 from core.predictions.step import run_predictions_step
 from core.predictions.summary import summarise, summary_rows
 from core.predictions.synthetic import simulate_orders
+from tests.factories import inspected
 
 START = date(2025, 1, 1)
 
@@ -189,9 +190,7 @@ async def test_step_twice_for_one_date_changes_nothing(session: AsyncSession):
 async def test_the_daily_rescore_rewrites_scores_in_place(session: AsyncSession):
     """Every day rewrites every score: without a foreign key on the customer (no per-row check,
     no row lock on customers) and, on PostgreSQL, as heap-only updates on half-empty pages."""
-    keys = await session.run_sync(
-        lambda s: inspect(s.connection()).get_foreign_keys("customer_predictions")  # type: ignore[no-untyped-call]
-    )
+    keys = await inspected(session, lambda i: i.get_foreign_keys("customer_predictions"))
     assert [k["referred_table"] for k in keys] == ["prediction_models"]
     await add_synthetic_shop(session, 400, 365)
     await session.commit()

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core import reminder_schedule
@@ -23,6 +23,7 @@ from core.reminders import reminders_step
 from core.shopconfig.loader import ShopConfig
 from tests.factories import (
     apply_shop_config,
+    inspected,
     make_agent,
     make_customer,
     make_order,
@@ -300,11 +301,7 @@ async def test_replay_and_rule_change_look_at_everyone(engines: Engines) -> None
 async def test_schedule_rows_name_customers_without_a_foreign_key(session: AsyncSession) -> None:
     """The schedule is a cache rewritten from a join with customers (every row on a FULL run):
     a foreign key would check each row and, on PostgreSQL, lock (write) its customer's row."""
-    keys = await session.run_sync(
-        lambda s: inspect(s.connection()).get_foreign_keys("reminder_schedule")  # type: ignore[no-untyped-call]
-    )
+    keys = await inspected(session, lambda i: i.get_foreign_keys("reminder_schedule"))
     assert keys == []
-    indexed = await session.run_sync(
-        lambda s: inspect(s.connection()).get_pk_constraint("reminder_schedule")  # type: ignore[no-untyped-call]
-    )
+    indexed = await inspected(session, lambda i: i.get_pk_constraint("reminder_schedule"))
     assert indexed["constrained_columns"] == ["customer_id"]  # one row per customer still

@@ -7,13 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.customers.segments import FIELDS, classify, refresh_segments
 from core.db import is_postgres
 from core.models import Customer, SegmentTransition
 from core.shopconfig.schema import SegmentsConfig
+from tests.factories import inspected
 
 CFG = SegmentsConfig()
 AS_OF = date(2026, 3, 31)
@@ -299,9 +300,7 @@ DAILY_COLUMNS = {*FIELDS, "segments_as_of", "tier", "tier_since"}
 async def test_no_index_holds_what_the_daily_steps_rewrite(session: AsyncSession) -> None:
     """An index on a segment or tier column would turn each change into new index entries (and,
     on PostgreSQL, a new row version elsewhere instead of a heap-only one on the same page)."""
-    indexes = await session.run_sync(
-        lambda s: inspect(s.connection()).get_indexes("customers")  # type: ignore[no-untyped-call]
-    )
+    indexes = await inspected(session, lambda i: i.get_indexes("customers"))
     assert {i["name"]: set(i["column_names"]) & DAILY_COLUMNS for i in indexes} == {
         i["name"]: set() for i in indexes
     }
